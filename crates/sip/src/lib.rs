@@ -1,0 +1,38 @@
+//! # parley-sip
+//!
+//! The SIP protocol core of Parley (RFC 3261), sans-IO: it takes bytes, events and the current
+//! time as arguments and returns messages and actions. It never reads the clock, opens a
+//! socket or spawns a task; `parley-net` does that and drives it.
+//!
+//! - [`Message`]: the message model. [`Message::parse`] accepts a datagram or one framed
+//!   stream message, checking the [`Limits`] before allocating; [`Message::validate`] applies
+//!   the checks of RFC 3261 §8.2 / §16.3; [`Message::write_to`] prints.
+//! - [`header`]: typed views of the fields SIMPLE needs, parsed on demand.
+//! - [`StreamFramer`]: `Content-Length` framing and CRLF keep-alives on TCP/TLS.
+//! - [`uri`]: sip/sips/tel URIs and opaque absolute URIs.
+//! - [`response`]: building responses, the Via edits of §18.2.1 and where responses go.
+
+#![forbid(unsafe_code)]
+
+mod access;
+pub mod error;
+pub mod framing;
+pub mod header;
+pub mod header_name;
+pub mod headers;
+pub mod limits;
+pub mod message;
+pub mod method;
+pub mod response;
+mod scan;
+pub mod uri;
+mod validate;
+
+pub use error::ParseError;
+pub use framing::{Frame, FramingError, StreamFramer};
+pub use header_name::HeaderName;
+pub use headers::{Header, Headers};
+pub use limits::Limits;
+pub use message::{Message, Rejected, RequestLine, StartLine, StatusLine};
+pub use method::Method;
+pub use uri::{Host, SipUri, Uri};

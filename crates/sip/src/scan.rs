@@ -1,0 +1,155 @@
+//! Lexical helpers shared by the parsers: the character classes and list splitting of
+//! RFC 3261 §25.1.
+
+/// `token` characters: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~".
+pub(crate) fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+        )
+}
+
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_token_char)
+}
+
+/// `word` characters (Call-ID): token characters plus the separators RFC 3261 allows there.
+pub(crate) fn is_word_char(b: u8) -> bool {
+    is_token_char(b)
+        || matches!(
+            b,
+            b'(' | b')'
+                | b'<'
+                | b'>'
+                | b':'
+                | b'\\'
+                | b'"'
+                | b'/'
+                | b'['
+                | b']'
+                | b'?'
+                | b'{'
+                | b'}'
+        )
+}
+
+pub(crate) fn is_ws(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+pub(crate) fn trim(s: &str) -> &str {
+    s.trim_matches(|c| c == ' ' || c == '\t')
+}
+
+/// Splits `s` at every top-level `sep`: separators inside quoted strings (with `\` escapes)
+/// or inside `<...>` do not count. Fails on an unterminated quoted string or `<`.
+pub(crate) fn split_top_level(s: &str, sep: u8) -> SplitTopLevel<'_> {
+    SplitTopLevel { rest: Some(s), sep }
+}
+
+#[derive(Debug)]
+pub(crate) struct SplitTopLevel<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+/// An unterminated quoted string or angle bracket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unbalanced;
+
+impl<'a> Iterator for SplitTopLevel<'a> {
+    type Item = Result<&'a str, Unbalanced>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let s = self.rest?;
+        match find_top_level(s, self.sep) {
+            Ok(Some(i)) => {
+                self.rest = Some(&s[i + 1..]);
+                Some(Ok(&s[..i]))
+            }
+            Ok(None) => {
+                self.rest = None;
+                Some(Ok(s))
+            }
+            Err(e) => {
+                self.rest = None;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Index of the first top-level `sep` in `s`.
+pub(crate) fn find_top_level(s: &str, sep: u8) -> Result<Option<usize>, Unbalanced> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut in_angle = false;
+    while i < b.len() {
+        match b[i] {
+            b'"' if !in_angle => {
+                i = end_of_quoted(b, i)?;
+                continue;
+            }
+            b'<' if !in_angle => in_angle = true,
+            b'>' if in_angle => in_angle = false,
+            c if c == sep && !in_angle => return Ok(Some(i)),
+            _ => {}
+        }
+        i += 1;
+    }
+    if in_angle {
+        Err(Unbalanced)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Given `b[start] == b'"'`, the index just past the closing quote.
+pub(crate) fn end_of_quoted(b: &[u8], start: usize) -> Result<usize, Unbalanced> {
+    let mut i = start + 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return Ok(i + 1),
+            _ => i += 1,
+        }
+    }
+    Err(Unbalanced)
+}
+
+/// Parses a decimal number of at most `max`, rejecting empty input, signs and overflow.
+pub(crate) fn parse_decimal(s: &str, max: u64) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v: u64 = s.parse().ok()?;
+    (v <= max).then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commas_inside_quotes_and_angles_do_not_split() {
+        let parts: Vec<_> = split_top_level(r#""a, \"b" <sip:x@y;p=1,2>;q=1, <sip:z>"#, b',')
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(parts, vec![r#""a, \"b" <sip:x@y;p=1,2>;q=1"#, " <sip:z>"]);
+    }
+
+    #[test]
+    fn unterminated_quote_is_an_error() {
+        assert!(split_top_level(r#""abc <sip:x>"#, b',').any(|r| r.is_err()));
+        assert!(split_top_level("<sip:x", b',').any(|r| r.is_err()));
+    }
+
+    #[test]
+    fn decimal_bounds() {
+        assert_eq!(parse_decimal("0068", 255), Some(68));
+        assert_eq!(parse_decimal("300", 255), None);
+        assert_eq!(parse_decimal("-1", 255), None);
+        assert_eq!(parse_decimal("36893488147419103232", u64::MAX), None);
+    }
+}
