@@ -11,10 +11,13 @@
 //! - [`StreamFramer`]: `Content-Length` framing and CRLF keep-alives on TCP/TLS.
 //! - [`uri`]: sip/sips/tel URIs and opaque absolute URIs.
 //! - [`response`]: building responses, the Via edits of §18.2.1 and where responses go.
+//! - [`Endpoint`]: parsing, validation and the transaction layer behind one run loop
+//!   (`handle_*` in, `poll_*` out); see its module docs for the contract.
 
 #![forbid(unsafe_code)]
 
 mod access;
+pub mod endpoint;
 pub mod error;
 pub mod framing;
 pub mod header;
@@ -25,9 +28,11 @@ pub mod message;
 pub mod method;
 pub mod response;
 mod scan;
+pub mod transport;
 pub mod uri;
 mod validate;
 
+pub use endpoint::{Endpoint, EndpointConfig, EndpointError, Event, TimerConfig, TransactionId};
 pub use error::ParseError;
 pub use framing::{Frame, FramingError, StreamFramer};
 pub use header_name::HeaderName;
@@ -35,4 +40,5 @@ pub use headers::{Header, Headers};
 pub use limits::Limits;
 pub use message::{Message, Rejected, RequestLine, StartLine, StatusLine};
 pub use method::Method;
+pub use transport::{ConnectionId, Destination, Peer, Transmit, Transport};
 pub use uri::{Host, SipUri, Uri};
