@@ -46,10 +46,11 @@ pub fn format_date(unix: u64) -> String {
     let days = unix / 86_400;
     let secs = unix % 86_400;
     let (y, mo, d) = civil_from_days(days);
-    let wkday = DAYS[((days + 3) % 7) as usize];
+    // Both indices are reduced modulo 7 and 12 first, so they always fit.
+    let wkday = DAYS[usize::try_from((days + 3) % 7).unwrap_or(0)];
+    let month = MONTHS[usize::try_from((mo + 11) % 12).unwrap_or(0)];
     format!(
-        "{wkday}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
-        MONTHS[(mo - 1) as usize],
+        "{wkday}, {d:02} {month} {y:04} {:02}:{:02}:{:02} GMT",
         secs / 3600,
         secs / 60 % 60,
         secs % 60
