@@ -74,17 +74,21 @@ impl Message {
             .iter()
             .position(|&b| b != b'\r' && b != b'\n')
             .ok_or(ParseError::Incomplete)?;
-        let head_len = memmem::find(&data[start_off..], b"\r\n\r\n").ok_or_else(|| {
-            if data.len() > limits.max_message_size {
-                ParseError::TooLarge {
+        let (head_end, body_start) = match memmem::find(&data[start_off..], b"\r\n\r\n") {
+            Some(len) => (start_off + len, start_off + len + 4),
+            // A datagram whose last header line lacks the empty line after it: the datagram's
+            // end delimits the header section, so the sender can still be answered.
+            None if data.ends_with(CRLF) && data.len() <= limits.max_message_size => {
+                (data.len() - 2, data.len())
+            }
+            None if data.len() > limits.max_message_size => {
+                return Err(ParseError::TooLarge {
                     limit: limits.max_message_size,
                 }
-            } else {
-                ParseError::Incomplete
+                .into())
             }
-        })?;
-        let head_end = start_off + head_len;
-        let body_start = head_end + 4;
+            None => return Err(ParseError::Incomplete.into()),
+        };
 
         let first_line_end =
             memmem::find(&data[start_off..head_end + 2], CRLF).map_or(head_end, |i| start_off + i);
@@ -99,12 +103,22 @@ impl Message {
         let is_response = start_text.starts_with("SIP/");
         let start = parse_start_line(start_text);
 
-        let headers = parse_headers(&data, first_line_end + 2, head_end + 2, limits)?;
+        let headers = parse_headers(&data, first_line_end + 2, head_end + 2, limits);
+        // A bad start line is the first thing wrong; answer it if the headers allow.
+        let start = match (start, headers.as_ref()) {
+            (Ok(start), _) => start,
+            (Err(error), h) => {
+                return Err(Rejected {
+                    error,
+                    request_headers: h.ok().filter(|_| !is_response).cloned(),
+                })
+            }
+        };
+        let headers = headers?;
         let partial = |error: ParseError| Rejected {
             request_headers: (!is_response).then(|| headers.clone()),
             error,
         };
-        let start = start.map_err(&partial)?;
 
         if data.len() > limits.max_message_size {
             return Err(partial(ParseError::TooLarge {

@@ -1,0 +1,6 @@
+//! Parser tests: the RFC 4475 torture messages and generated messages. One binary, one
+//! scenario per module.
+
+mod generated_round_trip;
+mod rfc4475_invalid;
+mod rfc4475_valid;
