@@ -4,3 +4,4 @@
 mod generated_round_trip;
 mod rfc4475_invalid;
 mod rfc4475_valid;
+mod typical_messages;
