@@ -270,13 +270,14 @@ fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
     };
     let method = Method::parse(method).ok_or(ParseError::StartLine("method is not a token"))?;
     if !version.eq_ignore_ascii_case(SIP_2_0) {
-        return Err(
-            if version.len() > 4 && version[..4].eq_ignore_ascii_case("SIP/") {
-                ParseError::Version
-            } else {
-                ParseError::StartLine("no SIP version")
-            },
-        );
+        let looks_like_sip = version
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"));
+        return Err(if looks_like_sip {
+            ParseError::Version
+        } else {
+            ParseError::StartLine("no SIP version")
+        });
     }
     if uri.starts_with('<') {
         return Err(ParseError::RequestUri("enclosed in <>"));
@@ -427,6 +428,19 @@ pub fn status_line(code: u16, reason: &str) -> StartLine {
         code,
         reason: Bytes::copy_from_slice(reason.as_bytes()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multibyte_text_where_the_version_belongs() {
+        // Found by cargo fuzz: slicing the version at byte 4 split a UTF-8 character.
+        let data = Bytes::from("P 192.0.2.198 2ост\r\nVia: x\r\n\r\n");
+        let r = Message::parse(data, &Limits::default()).unwrap_err();
+        assert_eq!(r.error, ParseError::StartLine("no SIP version"));
+    }
 }
 
 /// Whether `s` is a valid token (exposed for header builders).
