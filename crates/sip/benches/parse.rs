@@ -20,13 +20,17 @@ fn typical(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("parse", name), &data, |b, data| {
             b.iter(|| Message::parse(data.clone(), &limits).map(|m| m.headers.len()))
         });
-        group.bench_with_input(BenchmarkId::new("parse+validate+print", name), &data, |b, data| {
-            b.iter(|| {
-                let m = Message::parse(data.clone(), &limits).map_err(|r| r.error)?;
-                m.validate()?;
-                Ok::<_, parley_sip::ParseError>(m.to_bytes())
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new("parse+validate+print", name),
+            &data,
+            |b, data| {
+                b.iter(|| {
+                    let m = Message::parse(data.clone(), &limits).map_err(|r| r.error)?;
+                    m.validate()?;
+                    Ok::<_, parley_sip::ParseError>(m.to_bytes())
+                })
+            },
+        );
     }
     group.finish();
 }

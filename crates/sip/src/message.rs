@@ -430,6 +430,11 @@ pub fn status_line(code: u16, reason: &str) -> StartLine {
     })
 }
 
+/// Whether `s` is a valid token (exposed for header builders).
+pub fn valid_token(s: &str) -> bool {
+    is_token(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,9 +446,4 @@ mod tests {
         let r = Message::parse(data, &Limits::default()).unwrap_err();
         assert_eq!(r.error, ParseError::StartLine("no SIP version"));
     }
-}
-
-/// Whether `s` is a valid token (exposed for header builders).
-pub fn valid_token(s: &str) -> bool {
-    is_token(s)
 }

@@ -17,6 +17,10 @@ fn fixtures_are_valid_messages() {
             .unwrap_or_else(|e| panic!("{name}: {:?}", e.error));
         m.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
         let body_at = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-        assert_eq!(m.body.len(), bytes.len() - body_at, "{name}: Content-Length");
+        assert_eq!(
+            m.body.len(),
+            bytes.len() - body_at,
+            "{name}: Content-Length"
+        );
     }
 }
