@@ -170,6 +170,7 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// An endpoint with no transactions.
     pub fn new(config: EndpointConfig) -> Endpoint {
         Endpoint {
             rng: config.seed | 1,
@@ -385,10 +386,12 @@ impl Endpoint {
         Ok(id)
     }
 
+    /// The next message to put on the wire.
     pub fn poll_transmit(&mut self) -> Option<crate::transport::Transmit> {
         self.out.transmits.pop_front()
     }
 
+    /// The next event for the transaction user.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.out.events.pop_front()
     }

@@ -63,6 +63,11 @@ impl Timer {
         }
     }
 
+    /// Whether this timer ends a transaction that failed (and tells the TU).
+    pub fn is_timeout(self) -> bool {
+        matches!(self, Timer::B | Timer::F | Timer::H)
+    }
+
     /// The initial duration of this timer (RFC 3261 Table 4). `reliable` is whether the
     /// transaction runs over a reliable transport; the retransmission timers A, E and G are
     /// never started on one, and D, I, J, K are zero there.
@@ -121,13 +126,15 @@ impl TimerTable {
         self.deadlines.iter().flatten().min().copied()
     }
 
-    /// The earliest timer due at `now` (ties in table order), stopped as it is returned.
+    /// The earliest timer due at `now`, stopped as it is returned. Of timers due at the same
+    /// instant the transaction timeouts (B, F, H) come first, so that a transaction that
+    /// gives up does not retransmit once more; other ties go in table order.
     pub fn pop_expired(&mut self, now: Instant) -> Option<Timer> {
         let (timer, _) = Timer::ALL
             .iter()
             .filter_map(|&t| self.get(t).map(|at| (t, at)))
             .filter(|&(_, at)| at <= now)
-            .min_by_key(|&(t, at)| (at, t))?;
+            .min_by_key(|&(t, at)| (at, !t.is_timeout(), t))?;
         self.stop(timer);
         Some(timer)
     }

@@ -3,7 +3,8 @@
 //! with no cap: seven sends in all) and its TU hears of the failure at 64·T1 (Timer B). A
 //! server whose `486` is never acknowledged retransmits it by Timer G and gives up at 64·T1
 //! (Timer H), telling its TU. Asserted: the send times, the timeout instants, one timeout per
-//! transaction, and that nothing is left afterwards.
+//! transaction, that a timeout due at the same instant as a retransmission wins, and that
+//! nothing is left afterwards.
 
 use crate::{events, feed, ms, run_timers, start_line, to_server, udp_from_client, CLIENT, INVITE};
 use parley_sip::{Endpoint, EndpointConfig, Event, Transport};
@@ -103,4 +104,36 @@ fn timer_h_runs_over_tcp_too_without_retransmissions() {
     assert_eq!(events(&mut server), [Event::Timeout { tx }]);
     assert_eq!(clock.elapsed(), ms(60_000));
     assert_eq!(server.transaction_count(), 0);
+}
+
+#[test]
+fn a_timeout_due_with_a_retransmission_wins() {
+    // T1 = T2 = 100 ms: Timer E fires every 100 ms, and its 64th firing falls on the
+    // instant of Timer F (64·T1 = 6.4 s).
+    let timers = parley_sip::TimerConfig {
+        t1: ms(100),
+        t2: ms(100),
+        t4: ms(1_000),
+    };
+    let mut clock = VirtualClock::new();
+    let t0 = clock.now();
+    let mut client = Endpoint::new(EndpointConfig {
+        timers,
+        ..EndpointConfig::default()
+    });
+    let request = uac_request("OPTIONS", "sip:bob@example.test", "tie@192.0.2.10", 1);
+    let tx = client
+        .send_request(
+            t0,
+            request,
+            to_server(Transport::Udp),
+            (Transport::Udp, CLIENT),
+        )
+        .unwrap();
+    crate::transmits(&mut client);
+    let sent = run_timers(&mut client, &mut clock, t0 + ms(10_000));
+    // Retransmissions every 100 ms up to 6.3 s; at 6.4 s Timer F alone.
+    assert_eq!(sent.len(), 63);
+    assert_eq!(sent.last().unwrap().0, ms(6_300));
+    assert_eq!(events(&mut client), [Event::Timeout { tx }]);
 }
