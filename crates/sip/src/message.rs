@@ -12,7 +12,6 @@ use crate::method::Method;
 use crate::scan::{is_token, is_ws, parse_decimal};
 use crate::uri::Uri;
 use bytes::{BufMut, Bytes, BytesMut};
-use memchr::memmem;
 
 /// A parsed SIP request or response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +73,7 @@ impl Message {
             .iter()
             .position(|&b| b != b'\r' && b != b'\n')
             .ok_or(ParseError::Incomplete)?;
-        let (head_end, body_start) = match memmem::find(&data[start_off..], b"\r\n\r\n") {
+        let (head_end, body_start) = match crate::scan::find_double_crlf(&data[start_off..]) {
             Some(len) => (start_off + len, start_off + len + 4),
             // A datagram whose last header line lacks the empty line after it: the datagram's
             // end delimits the header section, so the sender can still be answered.
@@ -90,8 +89,8 @@ impl Message {
             None => return Err(ParseError::Incomplete.into()),
         };
 
-        let first_line_end =
-            memmem::find(&data[start_off..head_end + 2], CRLF).map_or(head_end, |i| start_off + i);
+        let first_line_end = crate::scan::find_crlf(&data[start_off..head_end + 2])
+            .map_or(head_end, |i| start_off + i);
         if first_line_end - start_off > limits.max_line_length {
             return Err(ParseError::LineTooLong {
                 limit: limits.max_line_length,
@@ -308,7 +307,7 @@ fn parse_headers(
     // The field being assembled: name, value range, and the unfolded copy once it folds.
     let mut current: Option<(HeaderName, usize, usize, Option<BytesMut>)> = None;
     while pos < to {
-        let line_end = memmem::find(&data[pos..to], CRLF).map_or(to, |i| pos + i);
+        let line_end = crate::scan::find_crlf(&data[pos..to]).map_or(to, |i| pos + i);
         let line = &data[pos..line_end];
         if line.len() > limits.max_line_length {
             return Err(ParseError::LineTooLong {
