@@ -1,0 +1,3 @@
+//! # parley-store
+//!
+//! Durable domain state of Parley behind typed traits (work in progress).
