@@ -168,6 +168,8 @@ pub enum Invalid {
     Malformed(CredentialsError),
     #[error("credentials are for another realm")]
     RealmMismatch,
+    /// No stored `HA1`s were given. Answer it exactly like [`Invalid::WrongResponse`], so that
+    /// responses do not reveal which users exist.
     #[error("the user is unknown")]
     UnknownUser,
     #[error("qop=auth is required")]
@@ -223,8 +225,14 @@ impl Authenticator {
         challenge_values(realm, &nonce, self.opaque.as_deref(), stale)
     }
 
-    /// Checks credentials against the user's stored `HA1`s (`None`: no such user) at `now`
-    /// (unix seconds), recording the nonce-count in `counts` when they are accepted.
+    /// Checks credentials against the stored `HA1`s of the user they name (`creds.username` in
+    /// `creds.realm`; `None`: no such user) at `now` (unix seconds), recording the nonce-count
+    /// in `counts` when they are accepted. Checks run in this order: realm, qop policy, opaque,
+    /// nonce authenticity, `uri`, user, response digest; only then nonce age and nonce-count,
+    /// so [`Outcome::Stale`] is returned only to a client that knows the password.
+    ///
+    /// `counts` should be shared by every request checked with this key (one per server
+    /// process); with several, a request could be replayed once per instance.
     pub fn verify(
         &self,
         creds: &Credentials<'_>,
