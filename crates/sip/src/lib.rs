@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 mod access;
+pub mod auth;
 pub mod endpoint;
 pub mod error;
 pub mod framing;

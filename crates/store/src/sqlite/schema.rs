@@ -1,0 +1,93 @@
+//! Versioned schema migrations, run at open. The version is SQLite's `user_version`; each
+//! migration runs in its own `IMMEDIATE` transaction that re-reads the version first, so two
+//! processes opening the same file at once apply each migration once. Migrations are
+//! append-only: never edit one that has shipped.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::backend;
+use crate::error::StoreError;
+
+/// The migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: users, bindings, offline messages (issue 3).
+    "
+    CREATE TABLE users (
+        address     TEXT PRIMARY KEY NOT NULL,
+        realm       TEXT NOT NULL,
+        ha1_md5     TEXT NOT NULL,
+        ha1_sha256  TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE bindings (
+        aor             TEXT NOT NULL,
+        contact         TEXT NOT NULL,
+        q               INTEGER,
+        expires_at      INTEGER NOT NULL,
+        call_id         TEXT NOT NULL,
+        cseq            INTEGER NOT NULL,
+        instance_id     TEXT,
+        reg_id          INTEGER,
+        path            TEXT NOT NULL,
+        transport       TEXT,
+        source          TEXT,
+        connection_id   INTEGER,
+        user_agent      TEXT,
+        PRIMARY KEY (aor, contact)
+    ) STRICT;
+    CREATE INDEX bindings_by_expiry ON bindings (expires_at);
+
+    CREATE TABLE offline_messages (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        recipient       TEXT NOT NULL,
+        sender          TEXT NOT NULL,
+        content_type    TEXT NOT NULL,
+        body            BLOB NOT NULL,
+        received_at     INTEGER NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER
+    ) STRICT;
+    CREATE INDEX offline_messages_by_recipient ON offline_messages (recipient, received_at, id);
+    CREATE INDEX offline_messages_by_next_attempt ON offline_messages (next_attempt_at)
+        WHERE next_attempt_at IS NOT NULL;
+    ",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The schema version of the open database.
+pub(crate) fn version(conn: &Connection) -> Result<i64, StoreError> {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(backend)
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`]; does nothing if it is there already.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let found = version(&tx)?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let Some(sql) = usize::try_from(found).ok().and_then(|i| MIGRATIONS.get(i)) else {
+            // Up to date (a negative version cannot be ours and would fail below).
+            return if found == SCHEMA_VERSION {
+                Ok(())
+            } else {
+                Err(StoreError::Corrupt {
+                    what: "schema version",
+                })
+            };
+        };
+        tx.execute_batch(sql).map_err(backend)?;
+        tx.pragma_update(None, "user_version", found + 1)
+            .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+    }
+}

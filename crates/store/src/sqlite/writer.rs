@@ -1,0 +1,158 @@
+//! The single writer thread with group commit.
+//!
+//! Callers send write jobs over a channel and block on their reply. The thread takes every
+//! job queued at that moment (up to [`MAX_BATCH`]), runs each in its own savepoint inside one
+//! `IMMEDIATE` transaction, commits once, and only then replies: a caller hears `Ok` only
+//! after its change is on disk (DESIGN.md "Acknowledge only what is durable"), and concurrent
+//! writers share one commit (one fsync) instead of queueing for one each. A job that fails is
+//! rolled back to its savepoint and does not disturb the others in its batch.
+
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use super::backend;
+use crate::error::StoreError;
+
+/// Most jobs committed together.
+pub const MAX_BATCH: usize = 256;
+
+/// One queued write: run inside the batch transaction, then told how the commit went.
+trait Job: Send {
+    fn run(&mut self, tx: &mut Transaction<'_>);
+    fn finish(self: Box<Self>, commit: Result<(), &SharedError>);
+}
+
+struct PendingJob<R, F> {
+    op: Option<F>,
+    outcome: Option<Result<R, StoreError>>,
+    reply: Sender<Result<R, StoreError>>,
+}
+
+impl<R, F> Job for PendingJob<R, F>
+where
+    R: Send,
+    F: FnOnce(&Connection) -> Result<R, StoreError> + Send,
+{
+    fn run(&mut self, tx: &mut Transaction<'_>) {
+        let Some(op) = self.op.take() else {
+            return;
+        };
+        let outcome = match tx.savepoint() {
+            Err(e) => Err(backend(e)),
+            Ok(sp) => match op(&sp) {
+                Ok(r) => sp.commit().map(|()| r).map_err(backend),
+                // Dropping the savepoint rolls it back.
+                Err(e) => Err(e),
+            },
+        };
+        self.outcome = Some(outcome);
+    }
+
+    fn finish(self: Box<Self>, commit: Result<(), &SharedError>) {
+        let result = match (self.outcome, commit) {
+            (Some(Err(e)), _) => Err(e),
+            (Some(Ok(r)), Ok(())) => Ok(r),
+            (Some(Ok(_)) | None, Err(e)) => Err(StoreError::Backend(Box::new(e.clone()))),
+            (None, Ok(())) => Err(StoreError::Closed),
+        };
+        // The caller may have given up waiting; nothing to do then.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// A commit error shared by every job of the batch.
+#[derive(Debug, Clone)]
+struct SharedError(Arc<rusqlite::Error>);
+
+impl std::fmt::Display for SharedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "batch commit failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for SharedError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+/// The handle to the writer thread. Dropping it lets the thread finish the queued jobs and
+/// waits for it, so the database is closed when the handle is gone.
+pub(crate) struct Writer {
+    jobs: Option<Sender<Box<dyn Job>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Writer(..)")
+    }
+}
+
+impl Writer {
+    pub(crate) fn spawn(conn: Connection) -> Result<Writer, StoreError> {
+        let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
+        let thread = std::thread::Builder::new()
+            .name("parley-store-writer".into())
+            .spawn(move || run(conn, rx))
+            .map_err(backend)?;
+        Ok(Writer {
+            jobs: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Runs `op` on the writer thread in the next batch; returns after the batch committed.
+    pub(crate) fn write<R, F>(&self, op: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = mpsc::channel();
+        let job = Box::new(PendingJob {
+            op: Some(op),
+            outcome: None,
+            reply,
+        });
+        let jobs = self.jobs.as_ref().ok_or(StoreError::Closed)?;
+        jobs.send(job).map_err(|_| StoreError::Closed)?;
+        answer.recv().map_err(|_| StoreError::Closed)?
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            // A panic on the writer thread has already failed its callers with `Closed`.
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(mut conn: Connection, jobs: Receiver<Box<dyn Job>>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let commit = run_batch(&mut conn, &mut batch).map_err(|e| SharedError(Arc::new(e)));
+        for job in batch {
+            job.finish(commit.as_ref().map(|_| ()));
+        }
+    }
+}
+
+fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(), rusqlite::Error> {
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for job in batch.iter_mut() {
+        job.run(&mut tx);
+    }
+    tx.commit()
+}

@@ -1,0 +1,120 @@
+//! The conformance suite: what every [`Store`] implementation must do, as generic functions
+//! over `S: Store`. `conformance_suite!(fixture)` expands to one `#[test]` per case; `fixture`
+//! is an expression giving `(store, guard)`, the guard kept alive for the test (a temporary
+//! directory, a database schema).
+
+pub mod messages;
+pub mod registrations;
+pub mod users;
+
+use std::net::SocketAddr;
+
+use parley_store::{Address, Binding, Ha1Set, NewOfflineMessage, Source, Timestamp, User};
+
+pub fn addr(s: &str) -> Address {
+    Address::parse(s).unwrap()
+}
+
+pub fn ts(ms: u64) -> Timestamp {
+    Timestamp::from_unix_millis(ms)
+}
+
+/// HA1s shaped like real ones, distinct per `seed`.
+pub fn ha1(realm: &str, seed: u8) -> Ha1Set {
+    let digit = char::from(b"0123456789abcdef"[usize::from(seed % 16)]);
+    Ha1Set {
+        realm: realm.into(),
+        md5: digit.to_string().repeat(32),
+        sha256: digit.to_string().repeat(64),
+    }
+}
+
+pub fn user(address: &str, seed: u8) -> User {
+    let address = addr(address);
+    let ha1 = ha1(address.domain(), seed);
+    User { address, ha1 }
+}
+
+/// A binding with only the required fields set.
+pub fn binding(aor: &str, contact: &str, expires_at: u64) -> Binding {
+    Binding {
+        aor: addr(aor),
+        contact: contact.into(),
+        q: None,
+        expires_at: ts(expires_at),
+        call_id: "call-1".into(),
+        cseq: 1,
+        instance_id: None,
+        reg_id: None,
+        path: Vec::new(),
+        source: None,
+        user_agent: None,
+    }
+}
+
+/// A binding with every optional field set, at their extremes.
+pub fn full_binding(aor: &str, contact: &str, expires_at: u64) -> Binding {
+    Binding {
+        q: Some(1000),
+        cseq: u32::MAX,
+        instance_id: Some("<urn:uuid:00000000-0000-1000-8000-000A95A0E128>".into()),
+        reg_id: Some(u32::MAX),
+        path: vec![
+            "<sip:p1.example.test;lr>".into(),
+            "<sip:p2.example.test;lr>".into(),
+        ],
+        source: Some(Source {
+            transport: "wss".into(),
+            address: "[2001:db8::1]:5061".parse::<SocketAddr>().unwrap(),
+            connection_id: Some(u64::MAX),
+        }),
+        user_agent: Some("Parley-Test/1.0 (ünïcode)".into()),
+        ..binding(aor, contact, expires_at)
+    }
+}
+
+pub fn message(recipient: &str, body: &[u8], received_at: u64) -> NewOfflineMessage {
+    NewOfflineMessage {
+        sender: "<sip:alice@example.test>;tag=1".into(),
+        recipient: addr(recipient),
+        content_type: "text/plain;charset=UTF-8".into(),
+        body: body.to_vec(),
+        received_at: ts(received_at),
+    }
+}
+
+/// One `#[test]` per conformance case, on the store made by `$fixture`.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($fixture:expr) => {
+        $crate::conformance_suite!(@cases $fixture;
+            users::add_get_list,
+            users::adding_an_existing_user_changes_nothing,
+            users::invalid_values_are_refused,
+            users::set_ha1_replaces_the_hashes,
+            users::remove_user_takes_bindings_and_messages,
+            registrations::bindings_round_trip_every_field,
+            registrations::upsert_replaces_by_contact,
+            registrations::liveness_boundary,
+            registrations::update_bindings_applies_in_order,
+            registrations::update_bindings_is_all_or_nothing,
+            registrations::remove_binding_and_remove_all,
+            registrations::purge_returns_what_it_removed,
+            registrations::aors_are_isolated,
+            messages::pending_in_order_with_exact_bytes,
+            messages::per_recipient_cap,
+            messages::delete_by_id,
+            messages::delivery_attempts_and_due_messages,
+            messages::invalid_messages_are_refused,
+        );
+    };
+    (@cases $fixture:expr; $($module:ident :: $case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let (store, _guard) = $fixture;
+                $crate::conformance::$module::$case(&store);
+            }
+        )*
+    };
+}
