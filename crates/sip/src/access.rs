@@ -7,7 +7,7 @@ use crate::header::event::{Event, SubscriptionState};
 use crate::header::lists::parse_token_list;
 use crate::header::media::MediaType;
 use crate::header::scalar::{parse_call_id, parse_delta_seconds, parse_max_forwards};
-use crate::header::{CSeq, NameAddr, Via};
+use crate::header::{AuthParams, CSeq, NameAddr, Via};
 use crate::header_name::HeaderName;
 use crate::message::Message;
 
@@ -127,6 +127,34 @@ impl Message {
     pub fn subscription_state(&self) -> Result<Option<SubscriptionState<'_>>, ParseError> {
         self.optional(&HeaderName::SubscriptionState)?
             .map(SubscriptionState::parse)
+            .transpose()
+    }
+
+    /// Every challenge or credential in an authentication header (WWW-Authenticate,
+    /// Proxy-Authenticate, Authorization, Proxy-Authorization), one per field.
+    pub fn auth_params(&self, name: &HeaderName) -> Result<Vec<AuthParams<'_>>, ParseError> {
+        let canonical = name.canonical();
+        self.headers
+            .all(name)
+            .map(|h| AuthParams::parse(text(h, canonical)?, canonical))
+            .collect()
+    }
+
+    pub fn min_expires(&self) -> Result<Option<u32>, ParseError> {
+        self.optional(&HeaderName::MinExpires)?
+            .map(|v| parse_delta_seconds(v, "Min-Expires"))
+            .transpose()
+    }
+
+    pub fn sip_etag(&self) -> Result<Option<&str>, ParseError> {
+        self.optional(&HeaderName::SipETag)?
+            .map(|v| crate::header::scalar::parse_etag(v, "SIP-ETag"))
+            .transpose()
+    }
+
+    pub fn sip_if_match(&self) -> Result<Option<&str>, ParseError> {
+        self.optional(&HeaderName::SipIfMatch)?
+            .map(|v| crate::header::scalar::parse_etag(v, "SIP-If-Match"))
             .transpose()
     }
 }

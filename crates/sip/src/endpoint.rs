@@ -5,23 +5,39 @@
 //! 1. Inputs: [`Endpoint::handle_message`] for every received datagram or framed stream
 //!    message, [`Endpoint::handle_framing_error`] when a stream cannot be framed any more, and
 //!    [`Endpoint::handle_timeout`] when the instant from [`Endpoint::poll_timeout`] has passed.
-//! 2. Commands from the transaction user (the server's services): [`Endpoint::respond`] and
-//!    [`Endpoint::send_request`].
+//! 2. Commands from the transaction user (the server's services): [`Endpoint::respond`],
+//!    [`Endpoint::send_request`] and [`Endpoint::respond_stateless`].
 //! 3. Outputs, drained after every input or command, in this order: [`Endpoint::poll_transmit`]
 //!    until `None` (bytes to put on the wire), [`Endpoint::poll_event`] until `None` (requests,
 //!    responses and timeouts for the transaction user), then [`Endpoint::poll_timeout`] (the
 //!    next instant to call `handle_timeout`).
+//! 4. Getters, at any time: [`Endpoint::config`], [`Endpoint::cancel_target`],
+//!    [`Endpoint::transaction_count`], [`Endpoint::transaction_state`].
 //!
 //! The endpoint never reads the clock: every input carries `now`.
+//!
+//! # Transactions
+//! Every request received (except ACK) creates a server transaction and every request sent
+//! (except ACK) a client transaction, as RFC 3261 §17 describes; see [`crate::transaction`]
+//! for the state machines. Retransmissions over UDP, their absorption, the ACK of non-2xx
+//! final responses to INVITE and the timeouts all happen here; the transaction user sees each
+//! request and each response once.
 
 use crate::error::ParseError;
 use crate::header_name::HeaderName;
 use crate::limits::Limits;
 use crate::message::Message;
-use crate::response::{response_from_headers, response_target, stamp_received, ResponseTarget};
-use crate::transport::{Destination, Peer, Transmit, Transport};
+use crate::method::Method;
+use crate::response::{response_from_headers, stamp_received};
+use crate::transaction::client::{ClientTransaction, Outgoing};
+use crate::transaction::key::{ClientKey, ServerKey};
+use crate::transaction::server::ServerTransaction;
+use crate::transaction::{
+    response_destination, InviteServerState, Output, Transaction, TransactionState,
+    TransactionTable,
+};
+use crate::transport::{Destination, Peer, Transport};
 use bytes::Bytes;
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -55,6 +71,15 @@ pub struct EndpointConfig {
     pub seed: u64,
     /// The `Server` / `User-Agent` product token added to what the endpoint generates.
     pub product: Option<String>,
+    /// The most transactions (client and server) alive at once; 100,000 by default. A new
+    /// request beyond it is answered `503 Service Unavailable` with `Retry-After` without
+    /// creating a transaction ([`Event::Overloaded`]); [`Endpoint::send_request`] fails with
+    /// [`EndpointError::TooManyTransactions`].
+    pub max_transactions: usize,
+    /// A request for a UDP destination that prints larger than this goes over TCP instead,
+    /// with TCP in its Via (RFC 3261 §18.1.1: within 200 bytes of a 1500-byte MTU, so 1300 by
+    /// default). `None` keeps such requests on UDP.
+    pub udp_max_request_size: Option<usize>,
 }
 
 impl Default for EndpointConfig {
@@ -64,6 +89,8 @@ impl Default for EndpointConfig {
             timers: TimerConfig::default(),
             seed: 0x5eed,
             product: None,
+            max_transactions: 100_000,
+            udp_max_request_size: Some(1300),
         }
     }
 }
@@ -75,14 +102,16 @@ pub struct TransactionId(pub u64);
 /// What the endpoint tells the transaction user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// A new, valid request. `tx` is `None` for an ACK to a 2xx (it has no transaction,
+    /// A new, valid request, delivered once however often it is retransmitted. `tx` is `None`
+    /// for an ACK that matches no transaction: the ACK to a 2xx (it has no transaction,
     /// RFC 3261 §17). Answer with [`Endpoint::respond`].
     Request {
         tx: Option<TransactionId>,
         request: Message,
         from: Peer,
     },
-    /// A response to a request sent with [`Endpoint::send_request`].
+    /// A response to a request sent with [`Endpoint::send_request`]: every provisional
+    /// response (a byte-identical repeat is delivered once) and the final response once.
     Response {
         tx: TransactionId,
         response: Message,
@@ -98,8 +127,12 @@ pub enum Event {
         error: ParseError,
         answered: bool,
     },
-    /// A response that matched no transaction and was dropped (RFC 3261 §17.1.3).
+    /// A valid response that matched no client transaction and was dropped (RFC 3261 §17.1.3,
+    /// §18.1.2): for instance a retransmitted 2xx to an INVITE whose transaction has ended.
     StrayResponse { from: Peer },
+    /// A new request arrived while [`EndpointConfig::max_transactions`] were alive; the
+    /// endpoint answered it `503 Service Unavailable` with `Retry-After` and kept no state.
+    Overloaded { from: Peer },
 }
 
 /// Errors in the transaction user's use of the endpoint (bugs, not network faults).
@@ -111,7 +144,20 @@ pub enum EndpointError {
     NotAResponse,
     #[error("the message is not a request")]
     NotARequest,
+    /// The server transaction has already sent a final response; RFC 3261 §17.2.2 discards
+    /// any other (nothing was sent).
+    #[error("the transaction has already sent its final response")]
+    AlreadyAnswered,
+    /// [`EndpointConfig::max_transactions`] transactions are alive.
+    #[error("too many transactions")]
+    TooManyTransactions,
+    /// The request (with the endpoint's Via added) fails [`Message::validate`].
+    #[error("invalid request: {0}")]
+    InvalidRequest(ParseError),
 }
+
+/// The `Retry-After` of the `503` sent when the transaction table is full, in seconds.
+const OVERLOAD_RETRY_AFTER: &str = "5";
 
 /// The sans-IO SIP endpoint.
 #[derive(Debug)]
@@ -119,21 +165,19 @@ pub struct Endpoint {
     config: EndpointConfig,
     rng: u64,
     next_tx: u64,
-    transmits: VecDeque<Transmit>,
-    events: VecDeque<Event>,
-    /// Requests awaiting a response from the transaction user, with where they came from.
-    server: std::collections::HashMap<TransactionId, (Peer, Message)>,
+    out: Output,
+    table: TransactionTable,
 }
 
 impl Endpoint {
+    /// An endpoint with no transactions.
     pub fn new(config: EndpointConfig) -> Endpoint {
         Endpoint {
             rng: config.seed | 1,
             config,
             next_tx: 1,
-            transmits: VecDeque::new(),
-            events: VecDeque::new(),
-            server: std::collections::HashMap::new(),
+            out: Output::default(),
+            table: TransactionTable::default(),
         }
     }
 
@@ -141,54 +185,55 @@ impl Endpoint {
         &self.config
     }
 
+    /// How many transactions are alive (each is destroyed as it terminates).
+    pub fn transaction_count(&self) -> usize {
+        self.table.len()
+    }
+
+    /// The RFC 3261 state of transaction `tx`; `None` once it has terminated.
+    pub fn transaction_state(&self, tx: TransactionId) -> Option<TransactionState> {
+        self.table.get(tx).map(Transaction::state)
+    }
+
+    /// The INVITE server transaction a received CANCEL matches (RFC 3261 §9.2, matching as in
+    /// §17.2.3), so that the TU can answer the CANCEL `200` and, if the INVITE has no final
+    /// response yet ([`EndpointError::AlreadyAnswered`] otherwise), the INVITE `487`. `None`
+    /// when there is none: answer the CANCEL `481`.
+    pub fn cancel_target(&self, cancel: &Message) -> Option<TransactionId> {
+        if cancel.method() != Some(&Method::Cancel) {
+            return None;
+        }
+        let key = ServerKey::cancel_target(cancel).ok()?;
+        let id = self.table.find_server(&key)?;
+        match self.table.get(id)?.state() {
+            TransactionState::InviteServer(_) => Some(id),
+            _ => None,
+        }
+    }
+
     /// One received datagram, or one message framed by [`crate::StreamFramer`].
     pub fn handle_message(&mut self, now: Instant, from: Peer, data: Bytes) {
-        let _ = now;
-        let mut msg = match Message::parse(data, &self.config.limits) {
+        let msg = match Message::parse(data.clone(), &self.config.limits) {
             Ok(m) => m,
             Err(rejected) => {
                 let answered = match &rejected.request_headers {
                     Some(h) => self.answer_malformed(h, &from, &rejected.error),
                     None => false,
                 };
-                self.events.push_back(Event::Rejected {
-                    from,
-                    error: rejected.error,
-                    answered,
-                });
+                self.reject(from, rejected.error, answered);
                 return;
             }
         };
         if let Err(error) = msg.validate() {
-            let answered =
-                msg.is_request() && self.answer_malformed(&msg.headers.clone(), &from, &error);
-            self.events.push_back(Event::Rejected {
-                from,
-                error,
-                answered,
-            });
+            let answered = msg.is_request() && self.answer_malformed(&msg.headers, &from, &error);
+            self.reject(from, error, answered);
             return;
         }
-        if !msg.is_request() {
-            self.events.push_back(Event::StrayResponse { from });
-            return;
+        if msg.is_request() {
+            self.handle_request(now, from, msg);
+        } else {
+            self.handle_response(now, from, msg, &data);
         }
-        stamp_received(&mut msg, from.remote);
-        if msg.method() == Some(&crate::Method::Ack) {
-            self.events.push_back(Event::Request {
-                tx: None,
-                request: msg,
-                from,
-            });
-            return;
-        }
-        let tx = self.new_tx();
-        self.server.insert(tx, (from, msg.clone()));
-        self.events.push_back(Event::Request {
-            tx: Some(tx),
-            request: msg,
-            from,
-        });
     }
 
     /// A stream connection could not be framed any more; `partial` is what had arrived. The
@@ -205,48 +250,79 @@ impl Endpoint {
             .map(|m| m.is_request().then_some(m.headers))
             .unwrap_or_else(|r| r.request_headers);
         let answered = headers.is_some_and(|h| self.answer_malformed(&h, &from, &error));
-        self.events.push_back(Event::Rejected {
-            from,
-            error,
-            answered,
-        });
+        self.reject(from, error, answered);
     }
 
-    /// Timers due at `now` fire.
+    /// Timers due at `now` fire: retransmissions, timeouts, and the end of transactions.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let _ = now;
+        let timers = self.config.timers;
+        for id in self.table.take_due(now) {
+            let status = match self.table.get_mut(id) {
+                Some(Transaction::Client(c)) => c.on_timer(now, &timers, &mut self.out),
+                Some(Transaction::Server(s)) => s.on_timer(now, &timers, &mut self.out),
+                None => continue,
+            };
+            self.table.settle(id, status);
+        }
     }
 
-    /// Sends a response in server transaction `tx`. A final response completes it.
+    /// Sends a response in server transaction `tx` (RFC 3261 §17.2). A provisional response is
+    /// sent once; a 2xx to INVITE ends the transaction (the TU retransmits it with
+    /// [`Endpoint::respond_stateless`], §13.3.1.4); any other final response is sent reliably
+    /// and re-sent for each retransmission of the request.
     pub fn respond(
         &mut self,
         now: Instant,
         tx: TransactionId,
         response: Message,
     ) -> Result<(), EndpointError> {
-        let _ = now;
         let code = response.status().ok_or(EndpointError::NotAResponse)?;
-        let (from, _) = self
-            .server
-            .get(&tx)
-            .ok_or(EndpointError::UnknownTransaction)?;
-        let from = *from;
-        if code >= 200 {
-            self.server.remove(&tx);
+        let Some(Transaction::Server(s)) = self.table.get_mut(tx) else {
+            return Err(EndpointError::UnknownTransaction);
+        };
+        let status = s.respond(now, &self.config.timers, &response, &mut self.out)?;
+        // An RFC 2543 ACK is matched by the To tag of the final response (§17.2.3).
+        let ack_key = (code >= 300
+            && s.state() == TransactionState::InviteServer(InviteServerState::Completed))
+        .then(|| {
+            let to_tag = response.to_header().ok().and_then(|t| t.tag());
+            s.keys().first().and_then(|k| k.ack_key(to_tag))
+        })
+        .flatten();
+        if let Some(key) = ack_key {
+            self.table.add_server_key(tx, key);
         }
-        let data = response.to_bytes();
-        if let Some(t) = response_destination(&response, &from) {
-            self.transmits.push_back(Transmit {
-                destination: t.0,
-                fallback: t.1,
-                data,
-            });
-        }
+        self.table.settle(tx, status);
         Ok(())
     }
 
-    /// Starts a client transaction for `request` towards `destination`. The endpoint adds the
-    /// top Via (with a fresh branch) for `local`, the address it sends from.
+    /// Sends a response outside any transaction to where a request from `to` is answered
+    /// (RFC 3261 §18.2.2): the UAS core's retransmissions of a 2xx to INVITE (§13.3.1.4).
+    /// `response` must carry the request's Via as stamped on arrival.
+    pub fn respond_stateless(
+        &mut self,
+        now: Instant,
+        to: Peer,
+        response: Message,
+    ) -> Result<(), EndpointError> {
+        let _ = now;
+        if response.status().is_none() {
+            return Err(EndpointError::NotAResponse);
+        }
+        let (destination, fallback) = response_destination(&response, &to);
+        self.out.send(destination, fallback, response.to_bytes());
+        Ok(())
+    }
+
+    /// Starts a client transaction for `request` towards `destination` (RFC 3261 §17.1). The
+    /// endpoint adds the top Via (with a fresh branch and `rport`) for `local`, the address it
+    /// sends from, and retransmits over UDP until a response or the timeout
+    /// ([`Event::Timeout`]).
+    ///
+    /// A request larger than [`EndpointConfig::udp_max_request_size`] for a UDP destination is
+    /// sent over TCP to the same address instead, with TCP in the Via (§18.1.1).
+    ///
+    /// An ACK gets no transaction (§17): it is sent once, and the returned id names none.
     pub fn send_request(
         &mut self,
         now: Instant,
@@ -254,40 +330,157 @@ impl Endpoint {
         destination: Destination,
         local: (Transport, SocketAddr),
     ) -> Result<TransactionId, EndpointError> {
-        let _ = now;
-        if !request.is_request() {
-            return Err(EndpointError::NotARequest);
+        let method = request
+            .method()
+            .cloned()
+            .ok_or(EndpointError::NotARequest)?;
+        if method != Method::Ack && self.table.len() >= self.config.max_transactions {
+            return Err(EndpointError::TooManyTransactions);
         }
         let branch = self.new_branch();
-        let via = format!("SIP/2.0/{} {};branch={branch};rport", local.0, local.1);
-        request
-            .headers
-            .push_front(HeaderName::Via, Bytes::from(via));
-        let tx = self.new_tx();
-        self.transmits.push_back(Transmit {
+        let via = |transport: Transport| {
+            Bytes::from(format!(
+                "SIP/2.0/{transport} {};branch={branch};rport",
+                local.1
+            ))
+        };
+        request.headers.push_front(HeaderName::Via, via(local.0));
+        request.validate().map_err(EndpointError::InvalidRequest)?;
+        let mut destination = destination;
+        let mut bytes = request.to_bytes();
+        if let (
+            Some(limit),
+            Destination::Address {
+                transport: Transport::Udp,
+                addr,
+            },
+        ) = (self.config.udp_max_request_size, destination)
+        {
+            if bytes.len() > limit {
+                if let Some(top) = request.headers.first_mut(&HeaderName::Via) {
+                    top.value = via(Transport::Tcp);
+                }
+                destination = Destination::Address {
+                    transport: Transport::Tcp,
+                    addr,
+                };
+                bytes = request.to_bytes();
+            }
+        }
+        let id = self.new_tx();
+        if method == Method::Ack {
+            self.out.send(destination, None, bytes);
+            return Ok(id);
+        }
+        let outgoing = Outgoing {
+            key: ClientKey {
+                branch: branch.into(),
+                method,
+            },
+            request,
+            bytes,
             destination,
-            fallback: None,
-            data: request.to_bytes(),
-        });
-        Ok(tx)
+        };
+        let tx = ClientTransaction::start(id, now, &self.config.timers, outgoing, &mut self.out);
+        self.table.insert(id, Transaction::Client(tx));
+        Ok(id)
     }
 
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+    /// The next message to put on the wire.
+    pub fn poll_transmit(&mut self) -> Option<crate::transport::Transmit> {
+        self.out.transmits.pop_front()
     }
 
+    /// The next event for the transaction user.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.out.events.pop_front()
     }
 
-    /// The next instant at which [`Endpoint::handle_timeout`] must be called.
+    /// The next instant at which [`Endpoint::handle_timeout`] must be called: the earliest
+    /// deadline of any transaction.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        None
+        self.table.next_deadline()
     }
 
     /// A fresh To/From tag.
     pub fn new_tag(&mut self) -> String {
         format!("{:x}", self.next_random())
+    }
+
+    /// A valid request: matched to its server transaction (§17.2.3) or given a new one.
+    fn handle_request(&mut self, now: Instant, from: Peer, mut request: Message) {
+        let key = match ServerKey::for_request(&request) {
+            Ok(key) => key,
+            Err(error) => {
+                let answered = self.answer_malformed(&request.headers, &from, &error);
+                self.reject(from, error, answered);
+                return;
+            }
+        };
+        stamp_received(&mut request, from.remote);
+        let found = self.table.find_server(&key);
+        if request.method() == Some(&Method::Ack) {
+            match found {
+                // The ACK of a non-2xx final response belongs to the INVITE transaction.
+                Some(id) => {
+                    if let Some(Transaction::Server(s)) = self.table.get_mut(id) {
+                        let status = s.on_ack(now, &self.config.timers);
+                        self.table.settle(id, status);
+                    }
+                }
+                None => self.out.events.push_back(Event::Request {
+                    tx: None,
+                    request,
+                    from,
+                }),
+            }
+            return;
+        }
+        if let Some(id) = found {
+            // A retransmission: absorbed, the last response re-sent (§17.2.1, §17.2.2).
+            if let Some(Transaction::Server(s)) = self.table.get_mut(id) {
+                s.on_retransmission(&mut self.out);
+            }
+            return;
+        }
+        if self.table.len() >= self.config.max_transactions {
+            self.answer_overloaded(&request, &from);
+            self.out.events.push_back(Event::Overloaded { from });
+            return;
+        }
+        let id = self.new_tx();
+        let tx = ServerTransaction::new(id, now, key, &request, &from);
+        self.table.insert(id, Transaction::Server(tx));
+        self.out.events.push_back(Event::Request {
+            tx: Some(id),
+            request,
+            from,
+        });
+    }
+
+    /// A valid response: passed to its client transaction (§17.1.3) or reported as stray.
+    fn handle_response(&mut self, now: Instant, from: Peer, response: Message, raw: &[u8]) {
+        let key = match ClientKey::for_response(&response) {
+            Ok(key) => key,
+            Err(error) => return self.reject(from, error, false),
+        };
+        let id = key.and_then(|k| self.table.find_client(&k));
+        let Some((id, Transaction::Client(c))) =
+            id.and_then(|id| Some((id, self.table.get_mut(id)?)))
+        else {
+            self.out.events.push_back(Event::StrayResponse { from });
+            return;
+        };
+        let status = c.on_response(now, &self.config.timers, response, raw, from, &mut self.out);
+        self.table.settle(id, status);
+    }
+
+    fn reject(&mut self, from: Peer, error: ParseError, answered: bool) {
+        self.out.events.push_back(Event::Rejected {
+            from,
+            error,
+            answered,
+        });
     }
 
     fn new_branch(&mut self) -> String {
@@ -313,6 +506,20 @@ impl Endpoint {
         z ^ (z >> 31)
     }
 
+    /// Queues the stateless `503` for a request that finds the transaction table full.
+    fn answer_overloaded(&mut self, request: &Message, from: &Peer) {
+        let tag = self.new_tag();
+        let mut response = request.response(503, "Service Unavailable", Some(&tag));
+        response.headers.remove_all(&HeaderName::ContentLength);
+        response.headers.push(
+            HeaderName::from_bytes(Bytes::from_static(b"Retry-After")),
+            Bytes::from_static(OVERLOAD_RETRY_AFTER.as_bytes()),
+        );
+        response.set_content_length();
+        let (destination, fallback) = response_destination(request, from);
+        self.out.send(destination, fallback, response.to_bytes());
+    }
+
     /// Queues the stateless error answer to a request that failed to parse or validate.
     fn answer_malformed(
         &mut self,
@@ -330,48 +537,8 @@ impl Endpoint {
             &error.reason_phrase(),
             Some(&tag),
         );
-        match response_destination(&response, from) {
-            Some((destination, fallback)) => {
-                self.transmits.push_back(Transmit {
-                    destination,
-                    fallback,
-                    data: response.to_bytes(),
-                });
-                true
-            }
-            None => false,
-        }
+        let (destination, fallback) = response_destination(&response, from);
+        self.out.send(destination, fallback, response.to_bytes());
+        true
     }
-}
-
-/// Where a response goes: on the request's connection for streams (falling back to the
-/// sent-by), per Via with `received`/`rport` for UDP (RFC 3261 §18.2.2, RFC 3581 §4).
-fn response_destination(
-    response: &Message,
-    from: &Peer,
-) -> Option<(Destination, Option<Destination>)> {
-    if let Some(conn) = from.connection {
-        return Some((
-            Destination::Connection(conn),
-            Some(Destination::Address {
-                transport: from.transport,
-                addr: from.remote,
-            }),
-        ));
-    }
-    // A Via we cannot parse still gets its answer back to the source (RFC 3581 behaviour).
-    let target = response.top_via().map(|v| response_target(&v));
-    let addr = match target {
-        Ok(ResponseTarget::Datagram(a)) => a,
-        Ok(ResponseTarget::SameConnection) | Ok(ResponseTarget::Resolve { .. }) | Err(_) => {
-            from.remote
-        }
-    };
-    Some((
-        Destination::Address {
-            transport: from.transport,
-            addr,
-        },
-        None,
-    ))
 }

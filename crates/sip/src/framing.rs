@@ -5,7 +5,6 @@ use crate::error::ParseError;
 use crate::limits::Limits;
 use crate::scan::{is_ws, parse_decimal, trim};
 use bytes::{Bytes, BytesMut};
-use memchr::memmem;
 
 /// What the next bytes on a stream hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +68,7 @@ impl StreamFramer {
             let _ = self.buf.split_to(2);
         }
         let max = self.limits.max_message_size;
-        let Some(head_len) = memmem::find(&self.buf, b"\r\n\r\n") else {
+        let Some(head_len) = crate::scan::find_double_crlf(&self.buf) else {
             if self.buf.len() > max {
                 return Err(self.fail(ParseError::TooLarge { limit: max }));
             }

@@ -7,7 +7,7 @@ macro_rules! header_names {
     ($( $variant:ident => $name:literal $(, $compact:literal)? ;)*) => {
         /// A header field name. Known names compare case-insensitively and print in their
         /// canonical long form; unknown names are kept as received.
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone)]
         pub enum HeaderName {
             $( $variant, )*
             Other(Bytes),
@@ -16,6 +16,10 @@ macro_rules! header_names {
         impl HeaderName {
             /// Recognises a name (long or compact form, any case).
             pub fn from_bytes(raw: Bytes) -> HeaderName {
+                // Every known name is at most 19 octets long; longer ones skip the table.
+                if raw.len() > 19 {
+                    return HeaderName::Other(raw);
+                }
                 $(
                     if raw.eq_ignore_ascii_case($name.as_bytes()) $(|| raw.eq_ignore_ascii_case($compact.as_bytes()))? {
                         return HeaderName::$variant;
@@ -103,8 +107,52 @@ impl HeaderName {
     }
 }
 
+// Header names are case-insensitive (RFC 3261 §7.3.1), unknown ones included.
+impl PartialEq for HeaderName {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (HeaderName::Other(a), HeaderName::Other(b)) => a.eq_ignore_ascii_case(b),
+            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        }
+    }
+}
+
+impl Eq for HeaderName {}
+
+impl std::hash::Hash for HeaderName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        if let HeaderName::Other(b) = self {
+            for c in b.iter() {
+                state.write_u8(c.to_ascii_lowercase());
+            }
+        }
+    }
+}
+
 impl fmt::Display for HeaderName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&String::from_utf8_lossy(self.as_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_compare_case_insensitively() {
+        assert_eq!(
+            HeaderName::from_bytes(Bytes::from_static(b"i")),
+            HeaderName::CallId
+        );
+        assert_eq!(
+            HeaderName::from_bytes(Bytes::from_static(b"cALL-id")),
+            HeaderName::CallId
+        );
+        let a = HeaderName::from_bytes(Bytes::from_static(b"X-Custom"));
+        assert_eq!(a, HeaderName::Other(Bytes::from_static(b"x-CUSTOM")));
+        assert_eq!(a.as_bytes(), b"X-Custom");
+        assert_ne!(a, HeaderName::Other(Bytes::from_static(b"X-Other")));
     }
 }

@@ -28,6 +28,7 @@ pub mod message;
 pub mod method;
 pub mod response;
 mod scan;
+pub mod transaction;
 pub mod transport;
 pub mod uri;
 mod validate;

@@ -12,7 +12,6 @@ use crate::method::Method;
 use crate::scan::{is_token, is_ws, parse_decimal};
 use crate::uri::Uri;
 use bytes::{BufMut, Bytes, BytesMut};
-use memchr::memmem;
 
 /// A parsed SIP request or response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,20 +73,24 @@ impl Message {
             .iter()
             .position(|&b| b != b'\r' && b != b'\n')
             .ok_or(ParseError::Incomplete)?;
-        let head_len = memmem::find(&data[start_off..], b"\r\n\r\n").ok_or_else(|| {
-            if data.len() > limits.max_message_size {
-                ParseError::TooLarge {
+        let (head_end, body_start) = match crate::scan::find_double_crlf(&data[start_off..]) {
+            Some(len) => (start_off + len, start_off + len + 4),
+            // A datagram whose last header line lacks the empty line after it: the datagram's
+            // end delimits the header section, so the sender can still be answered.
+            None if data.ends_with(CRLF) && data.len() <= limits.max_message_size => {
+                (data.len() - 2, data.len())
+            }
+            None if data.len() > limits.max_message_size => {
+                return Err(ParseError::TooLarge {
                     limit: limits.max_message_size,
                 }
-            } else {
-                ParseError::Incomplete
+                .into())
             }
-        })?;
-        let head_end = start_off + head_len;
-        let body_start = head_end + 4;
+            None => return Err(ParseError::Incomplete.into()),
+        };
 
-        let first_line_end =
-            memmem::find(&data[start_off..head_end + 2], CRLF).map_or(head_end, |i| start_off + i);
+        let first_line_end = crate::scan::find_crlf(&data[start_off..head_end + 2])
+            .map_or(head_end, |i| start_off + i);
         if first_line_end - start_off > limits.max_line_length {
             return Err(ParseError::LineTooLong {
                 limit: limits.max_line_length,
@@ -99,12 +102,22 @@ impl Message {
         let is_response = start_text.starts_with("SIP/");
         let start = parse_start_line(start_text);
 
-        let headers = parse_headers(&data, first_line_end + 2, head_end + 2, limits)?;
+        let headers = parse_headers(&data, first_line_end + 2, head_end + 2, limits);
+        // A bad start line is the first thing wrong; answer it if the headers allow.
+        let start = match (start, headers.as_ref()) {
+            (Ok(start), _) => start,
+            (Err(error), h) => {
+                return Err(Rejected {
+                    error,
+                    request_headers: h.ok().filter(|_| !is_response).cloned(),
+                })
+            }
+        };
+        let headers = headers?;
         let partial = |error: ParseError| Rejected {
             request_headers: (!is_response).then(|| headers.clone()),
             error,
         };
-        let start = start.map_err(&partial)?;
 
         if data.len() > limits.max_message_size {
             return Err(partial(ParseError::TooLarge {
@@ -256,13 +269,14 @@ fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
     };
     let method = Method::parse(method).ok_or(ParseError::StartLine("method is not a token"))?;
     if !version.eq_ignore_ascii_case(SIP_2_0) {
-        return Err(
-            if version.len() > 4 && version[..4].eq_ignore_ascii_case("SIP/") {
-                ParseError::Version
-            } else {
-                ParseError::StartLine("no SIP version")
-            },
-        );
+        let looks_like_sip = version
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"));
+        return Err(if looks_like_sip {
+            ParseError::Version
+        } else {
+            ParseError::StartLine("no SIP version")
+        });
     }
     if uri.starts_with('<') {
         return Err(ParseError::RequestUri("enclosed in <>"));
@@ -293,7 +307,7 @@ fn parse_headers(
     // The field being assembled: name, value range, and the unfolded copy once it folds.
     let mut current: Option<(HeaderName, usize, usize, Option<BytesMut>)> = None;
     while pos < to {
-        let line_end = memmem::find(&data[pos..to], CRLF).map_or(to, |i| pos + i);
+        let line_end = crate::scan::find_crlf(&data[pos..to]).map_or(to, |i| pos + i);
         let line = &data[pos..line_end];
         if line.len() > limits.max_line_length {
             return Err(ParseError::LineTooLong {
@@ -418,4 +432,17 @@ pub fn status_line(code: u16, reason: &str) -> StartLine {
 /// Whether `s` is a valid token (exposed for header builders).
 pub fn valid_token(s: &str) -> bool {
     is_token(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multibyte_text_where_the_version_belongs() {
+        // Found by cargo fuzz: slicing the version at byte 4 split a UTF-8 character.
+        let data = Bytes::from("P 192.0.2.198 2ост\r\nVia: x\r\n\r\n");
+        let r = Message::parse(data, &Limits::default()).unwrap_err();
+        assert_eq!(r.error, ParseError::StartLine("no SIP version"));
+    }
 }

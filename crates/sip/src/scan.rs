@@ -1,6 +1,26 @@
 //! Lexical helpers shared by the parsers: the character classes and list splitting of
 //! RFC 3261 §25.1.
 
+/// The index of the first CRLF in `b`.
+pub(crate) fn find_crlf(b: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'\n', &b[from..]) {
+        let at = from + i;
+        if at > 0 && b[at - 1] == b'\r' {
+            return Some(at - 1);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// The index of the first empty line (CRLF CRLF) in `b`, with the searcher built once.
+pub(crate) fn find_double_crlf(b: &[u8]) -> Option<usize> {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
+    FINDER.find(b)
+}
+
 /// `token` characters: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~".
 pub(crate) fn is_token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric()
@@ -143,6 +163,13 @@ mod tests {
     fn unterminated_quote_is_an_error() {
         assert!(split_top_level(r#""abc <sip:x>"#, b',').any(|r| r.is_err()));
         assert!(split_top_level("<sip:x", b',').any(|r| r.is_err()));
+    }
+
+    #[test]
+    fn crlf_search_skips_bare_lf() {
+        assert_eq!(find_crlf(b"ab\ncd\r\nef"), Some(5));
+        assert_eq!(find_crlf(b"\nab"), None);
+        assert_eq!(find_double_crlf(b"a\r\nb\r\n\r\nc"), Some(4));
     }
 
     #[test]

@@ -4,7 +4,6 @@
 use crate::error::ParseError;
 use crate::header::date::parse_date;
 use crate::header::media::parse_accept;
-use crate::header::scalar::{parse_delta_seconds, parse_etag};
 use crate::header_name::HeaderName;
 use crate::message::{Message, StartLine};
 
@@ -45,9 +44,7 @@ impl Message {
         }
         self.max_forwards()?;
         self.expires()?;
-        if let Some(v) = self.optional(&HeaderName::MinExpires)? {
-            parse_delta_seconds(v, "Min-Expires")?;
-        }
+        self.min_expires()?;
         for c in self.contacts()? {
             if let crate::header::Contact::Addresses(list) = c {
                 for a in &list {
@@ -79,11 +76,15 @@ impl Message {
         }
         self.event()?;
         self.subscription_state()?;
-        if let Some(v) = self.optional(&HeaderName::SipETag)? {
-            parse_etag(v, "SIP-ETag")?;
-        }
-        if let Some(v) = self.optional(&HeaderName::SipIfMatch)? {
-            parse_etag(v, "SIP-If-Match")?;
+        self.sip_etag()?;
+        self.sip_if_match()?;
+        for name in [
+            HeaderName::WwwAuthenticate,
+            HeaderName::ProxyAuthenticate,
+            HeaderName::Authorization,
+            HeaderName::ProxyAuthorization,
+        ] {
+            self.auth_params(&name)?;
         }
         Ok(())
     }

@@ -114,7 +114,7 @@ Max-Forwards: 70\r\n\
 Expires: 3600\r\n\
 Event: presence\r\n\
 Content-Type: application/pidf+xml\r\n\
-Content-Length: 230\r\n\r\n\
+Content-Length: 218\r\n\r\n\
 <?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n\
 <presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"pres:alice@example.test\">\r\n\
 <tuple id=\"a1\"><status><basic>open</basic></status><note>at my desk</note></tuple>\r\n\
@@ -132,5 +132,5 @@ Subscription-State: active;expires=599\r\n\
 CSeq: 8775 NOTIFY\r\n\
 Contact: <sip:192.0.2.1:5060>\r\n\
 Content-Type: application/pidf+xml\r\n\
-Content-Length: 150\r\n\r\n\
+Content-Length: 170\r\n\r\n\
 <?xml version=\"1.0\"?><presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"pres:alice@example.test\"><tuple id=\"a1\"><status><basic>open</basic></status></tuple></presence>";

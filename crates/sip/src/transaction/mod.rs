@@ -1,0 +1,259 @@
+//! The transaction layer of RFC 3261 §17: client and server state machines, the keys that match
+//! messages to them, their timers, and the table that holds them all.
+//!
+//! The [`crate::Endpoint`] owns one table. Each transaction keeps a fixed [`TimerTable`]; the
+//! table keeps every live transaction's earliest deadline in an ordered set, so the endpoint's
+//! next wake-up is the set's first element and a timeout visits only the transactions that are
+//! due. A transaction that reaches "Terminated" is destroyed at once (§17.1.1.2, §17.2.1).
+
+pub(crate) mod client;
+pub(crate) mod key;
+pub(crate) mod server;
+pub mod timer;
+
+pub use client::{InviteClientState, NonInviteClientState};
+pub use server::{InviteServerState, NonInviteServerState, TRYING_DELAY};
+pub use timer::{Timer, TimerTable};
+
+use crate::endpoint::{Event, TransactionId};
+use crate::message::Message;
+use crate::response::{response_target, ResponseTarget};
+use crate::transport::{Destination, Peer, Transmit};
+use bytes::Bytes;
+use client::ClientTransaction;
+use key::{ClientKey, ServerKey};
+use server::ServerTransaction;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::Instant;
+
+/// Where a transaction stands, as named in RFC 3261 §17 (see each state type for its
+/// diagram). A transaction is destroyed the moment it enters "Terminated", so
+/// [`crate::Endpoint::transaction_state`] reports `None` rather than a terminated state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionState {
+    InviteClient(InviteClientState),
+    NonInviteClient(NonInviteClientState),
+    InviteServer(InviteServerState),
+    NonInviteServer(NonInviteServerState),
+}
+
+/// Whether a transaction lives on after handling an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    Live,
+    Terminated,
+}
+
+/// What the transaction layer produces: messages for the transport and events for the TU.
+#[derive(Debug, Default)]
+pub(crate) struct Output {
+    pub transmits: VecDeque<Transmit>,
+    pub events: VecDeque<Event>,
+}
+
+impl Output {
+    pub fn send(&mut self, destination: Destination, fallback: Option<Destination>, data: Bytes) {
+        self.transmits.push_back(Transmit {
+            destination,
+            fallback,
+            data,
+        });
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum Transaction {
+    Client(ClientTransaction),
+    Server(ServerTransaction),
+}
+
+impl Transaction {
+    fn next_deadline(&self) -> Option<Instant> {
+        match self {
+            Transaction::Client(c) => c.next_deadline(),
+            Transaction::Server(s) => s.next_deadline(),
+        }
+    }
+
+    pub fn state(&self) -> TransactionState {
+        match self {
+            Transaction::Client(c) => c.state(),
+            Transaction::Server(s) => s.state(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    tx: Transaction,
+    /// The deadline this transaction is filed under in [`TransactionTable::deadlines`].
+    scheduled: Option<Instant>,
+}
+
+/// Every live transaction, the indexes that match messages to them, and their deadlines.
+#[derive(Debug, Default)]
+pub(crate) struct TransactionTable {
+    entries: HashMap<TransactionId, Entry>,
+    server_index: HashMap<ServerKey, TransactionId>,
+    client_index: HashMap<ClientKey, TransactionId>,
+    /// `(earliest deadline, transaction)` for every transaction with a running timer.
+    deadlines: BTreeSet<(Instant, TransactionId)>,
+}
+
+impl TransactionTable {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn get(&self, id: TransactionId) -> Option<&Transaction> {
+        self.entries.get(&id).map(|e| &e.tx)
+    }
+
+    pub fn get_mut(&mut self, id: TransactionId) -> Option<&mut Transaction> {
+        self.entries.get_mut(&id).map(|e| &mut e.tx)
+    }
+
+    pub fn find_client(&self, key: &ClientKey) -> Option<TransactionId> {
+        self.client_index.get(key).copied()
+    }
+
+    pub fn find_server(&self, key: &ServerKey) -> Option<TransactionId> {
+        self.server_index.get(key).copied()
+    }
+
+    /// Files a new transaction under its keys and schedules its timers.
+    pub fn insert(&mut self, id: TransactionId, tx: Transaction) {
+        match &tx {
+            Transaction::Client(c) => {
+                self.client_index.insert(c.key.clone(), id);
+            }
+            Transaction::Server(s) => {
+                for k in s.keys() {
+                    self.server_index.insert(k.clone(), id);
+                }
+            }
+        }
+        self.entries.insert(
+            id,
+            Entry {
+                tx,
+                scheduled: None,
+            },
+        );
+        self.settle(id, Status::Live);
+    }
+
+    /// Files a server transaction under one more key (the ACK key of an RFC 2543 INVITE).
+    pub fn add_server_key(&mut self, id: TransactionId, key: ServerKey) {
+        if let Some(Entry {
+            tx: Transaction::Server(s),
+            ..
+        }) = self.entries.get_mut(&id)
+        {
+            s.add_key(key.clone());
+            self.server_index.insert(key, id);
+        }
+    }
+
+    /// After a transaction handled an input: destroys it if it terminated, otherwise files it
+    /// under its (possibly new) earliest deadline.
+    pub fn settle(&mut self, id: TransactionId, status: Status) {
+        if status == Status::Terminated {
+            self.remove(id);
+            return;
+        }
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
+        };
+        let next = entry.tx.next_deadline();
+        if next == entry.scheduled {
+            return;
+        }
+        if let Some(old) = entry.scheduled {
+            self.deadlines.remove(&(old, id));
+        }
+        if let Some(new) = next {
+            self.deadlines.insert((new, id));
+        }
+        entry.scheduled = next;
+    }
+
+    fn remove(&mut self, id: TransactionId) {
+        let Some(entry) = self.entries.remove(&id) else {
+            return;
+        };
+        if let Some(at) = entry.scheduled {
+            self.deadlines.remove(&(at, id));
+        }
+        match &entry.tx {
+            Transaction::Client(c) => {
+                if self.client_index.get(&c.key) == Some(&id) {
+                    self.client_index.remove(&c.key);
+                }
+            }
+            Transaction::Server(s) => {
+                for k in s.keys() {
+                    if self.server_index.get(k) == Some(&id) {
+                        self.server_index.remove(k);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The earliest deadline of any transaction.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.first().map(|&(at, _)| at)
+    }
+
+    /// Takes every transaction due at `now` off the deadline set (the caller runs its timers
+    /// and then [`TransactionTable::settle`]s it).
+    pub fn take_due(&mut self, now: Instant) -> Vec<TransactionId> {
+        let mut due = Vec::new();
+        while let Some(&(at, id)) = self.deadlines.first() {
+            if at > now {
+                break;
+            }
+            self.deadlines.remove(&(at, id));
+            if let Some(e) = self.entries.get_mut(&id) {
+                e.scheduled = None;
+            }
+            due.push(id);
+        }
+        due
+    }
+}
+
+/// Where the responses to a request go: on the request's connection for streams (falling back
+/// to its source), per the top Via with `received`/`rport` for UDP (RFC 3261 §18.2.2,
+/// RFC 3581 §4). `message` is the request as stamped on arrival, or a response to it (both
+/// carry the same top Via).
+pub(crate) fn response_destination(
+    message: &Message,
+    from: &Peer,
+) -> (Destination, Option<Destination>) {
+    if let Some(conn) = from.connection {
+        return (
+            Destination::Connection(conn),
+            Some(Destination::Address {
+                transport: from.transport,
+                addr: from.remote,
+            }),
+        );
+    }
+    // A Via we cannot parse still gets its answer back to the source (RFC 3581 behaviour).
+    let target = message.top_via().map(|v| response_target(&v));
+    let addr = match target {
+        Ok(ResponseTarget::Datagram(a)) => a,
+        Ok(ResponseTarget::SameConnection) | Ok(ResponseTarget::Resolve { .. }) | Err(_) => {
+            from.remote
+        }
+    };
+    (
+        Destination::Address {
+            transport: from.transport,
+            addr,
+        },
+        None,
+    )
+}
