@@ -80,6 +80,16 @@ impl EndpointCommands<'_> {
             .send_request(self.now, request, destination, local)
     }
 
+    /// Sends a response outside any transaction ([`Endpoint::respond_stateless`]).
+    pub fn respond_stateless(&mut self, to: Peer, response: Message) -> Result<(), EndpointError> {
+        self.endpoint.respond_stateless(self.now, to, response)
+    }
+
+    /// The INVITE server transaction a CANCEL matches ([`Endpoint::cancel_target`]).
+    pub fn cancel_target(&self, cancel: &Message) -> Option<TransactionId> {
+        self.endpoint.cancel_target(cancel)
+    }
+
     /// A fresh To/From tag from the endpoint's generator.
     pub fn new_tag(&mut self) -> String {
         self.endpoint.new_tag()

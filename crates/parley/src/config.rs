@@ -54,6 +54,7 @@ pub struct SipSection {
     pub max_line_length: usize,
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
+    pub max_transactions: usize,
     pub idle_timeout_secs: u64,
     pub handshake_timeout_secs: u64,
     pub write_timeout_secs: u64,
@@ -115,6 +116,7 @@ impl Default for SipSection {
             max_line_length: server.limits.max_line_length,
             max_connections: server.net.max_connections,
             max_connections_per_ip: server.net.max_connections_per_ip,
+            max_transactions: server.max_transactions,
             idle_timeout_secs: server.net.idle_timeout.as_secs(),
             handshake_timeout_secs: server.net.handshake_timeout.as_secs(),
             write_timeout_secs: server.net.write_timeout.as_secs(),
@@ -163,6 +165,7 @@ impl FileConfig {
                 "sip.max_connections_per_ip",
                 s.max_connections_per_ip as u64,
             ),
+            ("sip.max_transactions", s.max_transactions as u64),
             ("sip.idle_timeout_secs", s.idle_timeout_secs),
             ("sip.handshake_timeout_secs", s.handshake_timeout_secs),
             ("sip.write_timeout_secs", s.write_timeout_secs),
@@ -196,6 +199,7 @@ impl FileConfig {
         server.limits.max_line_length = s.max_line_length;
         server.net.max_connections = s.max_connections;
         server.net.max_connections_per_ip = s.max_connections_per_ip;
+        server.max_transactions = s.max_transactions;
         server.net.idle_timeout = Duration::from_secs(s.idle_timeout_secs);
         server.net.handshake_timeout = Duration::from_secs(s.handshake_timeout_secs);
         server.net.write_timeout = Duration::from_secs(s.write_timeout_secs);

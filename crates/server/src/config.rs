@@ -25,6 +25,8 @@ pub struct ServerConfig {
     pub timers: TimerConfig,
     /// Connection limits and timeouts.
     pub net: NetConfig,
+    /// Transactions alive at once; beyond it new requests get `503` with `Retry-After`.
+    pub max_transactions: usize,
 }
 
 /// A TLS listener and its certificate.
@@ -48,6 +50,7 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             timers: TimerConfig::default(),
             net: NetConfig::default(),
+            max_transactions: parley_sip::EndpointConfig::default().max_transactions,
         }
     }
 }

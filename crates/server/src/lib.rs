@@ -119,6 +119,8 @@ impl Server {
             timers: config.timers,
             seed: parley_net::random_seed(),
             product: Some(SERVER_TOKEN.to_owned()),
+            max_transactions: config.max_transactions,
+            ..EndpointConfig::default()
         };
         Ok(Server {
             driver: EndpointDriver::new(listeners, endpoint, config.net),

@@ -15,6 +15,8 @@ pub const SIP_RESPONSES_SENT: &str = "parley_sip_responses_sent_total";
 pub const SIP_REJECTED: &str = "parley_sip_rejected_total";
 /// Counter: responses matching no transaction, dropped (RFC 3261 §17.1.3).
 pub const SIP_STRAY_RESPONSES: &str = "parley_sip_stray_responses_total";
+/// Counter: requests refused with `503` because the transaction table was full.
+pub const SIP_OVERLOADED: &str = "parley_sip_overloaded_total";
 
 /// The process's Prometheus handle. The first call installs the global recorder; servers
 /// started later in the same process (tests) share it.
@@ -38,6 +40,10 @@ fn describe() {
     describe_counter!(SIP_RESPONSES_SENT, "SIP responses sent, by status class");
     describe_counter!(SIP_REJECTED, "SIP messages refused as malformed, by reason");
     describe_counter!(SIP_STRAY_RESPONSES, "responses matching no transaction");
+    describe_counter!(
+        SIP_OVERLOADED,
+        "requests refused with 503 because too many transactions were alive"
+    );
     describe_gauge!(net::CONNECTIONS_OPEN, "TCP and TLS connections open");
     describe_counter!(
         net::CONNECTIONS_REFUSED,
@@ -54,6 +60,7 @@ fn describe() {
     metrics::gauge!(UP).set(1.0);
     metrics::gauge!(net::CONNECTIONS_OPEN).set(0.0);
     metrics::counter!(SIP_STRAY_RESPONSES).increment(0);
+    metrics::counter!(SIP_OVERLOADED).increment(0);
 }
 
 /// The `method` label: the known methods by name, extensions together, so that a peer cannot

@@ -11,7 +11,8 @@
 //!    Extension` listing them in `Unsupported` (§16.3 step 5, §8.2.2.3; RFC 4475 §3.3.5).
 //!    CANCEL is exempt (§8.2.2.3: those fields are ignored in CANCEL).
 //! 4. A method we do not know: `501 Not Implemented` with `Allow` (§8.2.1).
-//! 5. CANCEL: nothing is ever pending, so it matches no transaction: `481` (§9.2).
+//! 5. CANCEL: `200` when it matches an INVITE server transaction, `481` otherwise (§9.2).
+//!    Every INVITE is answered at once, so there is never a pending one to end with `487`.
 //! 6. A Request-URI host that is not ours: `403 Forbidden` (no relaying; §16.5 would forward).
 //! 7. A user at one of our domains: `404 Not Found` (§16.5: no registered location; no users
 //!    exist yet).
@@ -86,15 +87,16 @@ impl Router {
     }
 
     /// The answer to a request that passed `Message::validate`. `to_tag` is used when the
-    /// request's To has no tag (§8.2.6.2).
-    pub fn decide(&self, request: &Message, to_tag: &str) -> Decision {
+    /// request's To has no tag (§8.2.6.2). `cancels_transaction` says whether a CANCEL
+    /// matches a transaction of ours (`Endpoint::cancel_target`).
+    pub fn decide(&self, request: &Message, to_tag: &str, cancels_transaction: bool) -> Decision {
         let Some(method) = request.method() else {
             return Decision::Absorb;
         };
         if *method == Method::Ack {
             return Decision::Absorb;
         }
-        let answer = self.answer(request, method);
+        let answer = self.answer(request, method, cancels_transaction);
         let mut response = request.response(answer.code, answer.reason, Some(to_tag));
         for (name, value) in answer.headers {
             response.headers.push(name, Bytes::from(value));
@@ -106,7 +108,7 @@ impl Router {
         Decision::Respond(response)
     }
 
-    fn answer(&self, request: &Message, method: &Method) -> Answer {
+    fn answer(&self, request: &Message, method: &Method, cancels_transaction: bool) -> Answer {
         let Some(uri) = request.uri() else {
             return Answer::plain(400, "Bad Request (no Request-URI)");
         };
@@ -130,7 +132,10 @@ impl Router {
             return Answer::not_implemented();
         }
         if *method == Method::Cancel {
-            return Answer::plain(481, "Call/Transaction Does Not Exist");
+            return match cancels_transaction {
+                true => Answer::plain(200, "OK"),
+                false => Answer::plain(481, "Call/Transaction Does Not Exist"),
+            };
         }
         match self.target(uri) {
             Target::Elsewhere => Answer::plain(403, "Forbidden (not a local domain)"),

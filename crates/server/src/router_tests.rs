@@ -29,7 +29,7 @@ fn request(start: &str, extra: &str) -> Message {
 }
 
 fn respond(msg: &Message) -> Message {
-    match router().decide(msg, "t1") {
+    match router().decide(msg, "t1", false) {
         Decision::Respond(r) => r,
         Decision::Absorb => panic!("absorbed"),
     }
@@ -104,9 +104,14 @@ fn methods_not_served_get_501_with_allow() {
 #[test]
 fn cancel_and_bye_match_nothing_and_ack_is_absorbed() {
     assert_eq!(code("CANCEL sip:bob@example.com", "Require: x\r\n"), 481);
+    let cancel = request("CANCEL sip:bob@example.com", "");
+    match router().decide(&cancel, "t", true) {
+        Decision::Respond(r) => assert_eq!(r.status(), Some(200)),
+        Decision::Absorb => panic!("a CANCEL is answered"),
+    }
     assert_eq!(code("BYE sip:example.com", ""), 481);
     assert_eq!(
-        router().decide(&request("ACK sip:example.com", ""), "t"),
+        router().decide(&request("ACK sip:example.com", ""), "t", false),
         Decision::Absorb
     );
 }

@@ -2,8 +2,8 @@
 //! answers through the endpoint, and counts what happened.
 
 use crate::metrics::{
-    class_label, method_label, reason_label, SIP_REJECTED, SIP_REQUESTS, SIP_RESPONSES_SENT,
-    SIP_STRAY_RESPONSES,
+    class_label, method_label, reason_label, SIP_OVERLOADED, SIP_REJECTED, SIP_REQUESTS,
+    SIP_RESPONSES_SENT, SIP_STRAY_RESPONSES,
 };
 use crate::router::{Decision, Router};
 use parley_net::{EndpointCommands, TransactionUser};
@@ -33,7 +33,9 @@ impl TransactionUser for SipService {
                     return;
                 };
                 let tag = endpoint.new_tag();
-                let Decision::Respond(response) = self.router.decide(&request, &tag) else {
+                let cancels = endpoint.cancel_target(&request).is_some();
+                let Decision::Respond(response) = self.router.decide(&request, &tag, cancels)
+                else {
                     return;
                 };
                 let class = response.status().map_or("6xx", class_label);
@@ -55,6 +57,11 @@ impl TransactionUser for SipService {
                     let class = class_label(error.status_code());
                     metrics::counter!(SIP_RESPONSES_SENT, "class" => class).increment(1);
                 }
+            }
+            Event::Overloaded { from } => {
+                tracing::warn!(remote = %from.remote, "too many transactions: request refused with 503");
+                metrics::counter!(SIP_OVERLOADED).increment(1);
+                metrics::counter!(SIP_RESPONSES_SENT, "class" => "5xx").increment(1);
             }
             Event::StrayResponse { from } => {
                 tracing::debug!(remote = %from.remote, "stray response dropped");
