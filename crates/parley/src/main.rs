@@ -85,6 +85,8 @@ enum ServeError {
     Runtime(std::io::Error),
     #[error(transparent)]
     Start(#[from] parley_server::StartError),
+    #[error(transparent)]
+    Run(#[from] parley_server::RunError),
 }
 
 fn serve(args: ServeArgs) -> Result<(), ServeError> {
@@ -110,7 +112,7 @@ fn serve(args: ServeArgs) -> Result<(), ServeError> {
         .map_err(ServeError::Runtime)?;
     runtime.block_on(async {
         let server = parley_server::Server::bind(config).await?;
-        server.run(shutdown_signal()).await;
+        server.run(shutdown_signal()).await?;
         Ok(())
     })
 }

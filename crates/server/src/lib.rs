@@ -51,6 +51,22 @@ pub enum StartError {
     },
 }
 
+/// How long shutdown waits for each listener to finish its work.
+const SHUTDOWN_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Why the server stopped on its own.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the SIP transport stopped: {0}")]
+    Sip(String),
+    #[error("the HTTP listener stopped: {0}")]
+    Http(String),
+}
+
+fn task_failure(error: Option<tokio::task::JoinError>) -> String {
+    error.map_or_else(|| "ended".to_owned(), |e| e.to_string())
+}
+
 /// The addresses the server listens on, with the real ports.
 #[derive(Debug, Clone)]
 pub struct BoundAddrs {
@@ -138,29 +154,42 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes; then stops accepting, lets the HTTP requests and SIP
-    /// connections in progress finish (bounded), and returns.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+    /// connections in progress finish (bounded), and returns. Returns early, with an error,
+    /// if a listener task fails: a server that cannot serve should stop and be restarted
+    /// rather than stay up deaf.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|&stopping| stopping).await;
         };
-        let http = tokio::spawn(http::serve(
+        let mut http = tokio::spawn(http::serve(
             self.http,
             metrics::prometheus().clone(),
             stopped(stop_rx.clone()),
         ));
-        let sip = tokio::spawn(self.driver.run(self.service, stopped(stop_rx)));
-        shutdown.await;
-        tracing::info!("shutting down");
-        let _ = stop_tx.send(true);
-        if let Err(e) = sip.await {
-            tracing::error!(error = %e, "sip driver task failed");
+        let mut sip = tokio::spawn(self.driver.run(self.service, stopped(stop_rx)));
+        let mut failure = None;
+        tokio::select! {
+            () = shutdown => tracing::info!("shutting down"),
+            finished = &mut sip => failure = Some(RunError::Sip(task_failure(finished.err()))),
+            finished = &mut http => failure = Some(RunError::Http(match finished {
+                Ok(Ok(())) => "stopped".to_owned(),
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => e.to_string(),
+            })),
         }
-        match http.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "http listener failed"),
-            Err(e) => tracing::error!(error = %e, "http task failed"),
+        if let Some(f) = &failure {
+            tracing::error!("{f}; shutting down");
+        }
+        let _ = stop_tx.send(true);
+        // A task that ended in the select above has been awaited already.
+        if !sip.is_finished() && tokio::time::timeout(SHUTDOWN_LIMIT, sip).await.is_err() {
+            tracing::warn!("the SIP transport did not stop in time");
+        }
+        if !http.is_finished() && tokio::time::timeout(SHUTDOWN_LIMIT, http).await.is_err() {
+            tracing::warn!("the HTTP listener did not stop in time");
         }
         tracing::info!("stopped");
+        failure.map_or(Ok(()), Err)
     }
 }

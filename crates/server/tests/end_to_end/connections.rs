@@ -88,3 +88,16 @@ async fn connections_beyond_the_per_ip_limit_are_closed() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_closes_open_connections() {
+    let server = TestServer::start(Setup::default()).await;
+    let mut client = StreamClient::tcp(server.tcp()).await;
+    let local = client.io.local_addr().unwrap();
+    let r = client
+        .request(&request("OPTIONS", &server.uri(), "TCP", local, ""))
+        .await;
+    assert_eq!(r.status(), Some(200));
+    server.stop().await;
+    assert!(matches!(client.recv(ANSWER).await, Received::Closed));
+}

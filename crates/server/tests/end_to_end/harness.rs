@@ -50,7 +50,7 @@ pub struct TestServer {
     /// PEM of the self-signed certificate when TLS is on.
     pub cert_der: Option<Vec<u8>>,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    task: Option<JoinHandle<Result<(), parley_server::RunError>>>,
     data_dir: PathBuf,
 }
 
@@ -126,6 +126,7 @@ impl TestServer {
             tokio::time::timeout(Duration::from_secs(10), task)
                 .await
                 .expect("server stops within 10 s")
+                .unwrap()
                 .unwrap();
         }
     }
