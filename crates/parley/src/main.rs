@@ -174,3 +174,64 @@ async fn shutdown_signal() {
         () = terminate => tracing::info!("SIGTERM received"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    /// Scripts and documentation rely on these flag names.
+    #[test]
+    fn serve_takes_the_documented_flags() {
+        let cli = Cli::try_parse_from([
+            "parley",
+            "serve",
+            "--domain",
+            "a.example",
+            "--domain",
+            "b.example",
+            "--sip",
+            "127.0.0.1:0",
+            "--sip",
+            "[::1]:5070",
+            "--tls",
+            "127.0.0.1:5061",
+            "--tls-cert",
+            "cert.pem",
+            "--tls-key",
+            "key.pem",
+            "--http",
+            "127.0.0.1:0",
+            "--data",
+            "d",
+            "--config",
+            "parley.toml",
+            "--log-level",
+            "debug",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command;
+        assert_eq!(args.domains, ["a.example", "b.example"]);
+        assert_eq!(args.sip.len(), 2);
+        let mut file = FileConfig::default();
+        apply_flags(&mut file, args);
+        let config = file.into_server_config().unwrap();
+        assert_eq!(config.tls.unwrap().cert, PathBuf::from("cert.pem"));
+        assert_eq!(config.data_dir, PathBuf::from("d"));
+    }
+
+    #[test]
+    fn flags_override_only_what_they_name() {
+        let cli = Cli::try_parse_from(["parley", "serve", "--http", "127.0.0.1:9"]).unwrap();
+        let Command::Serve(args) = cli.command;
+        let mut file = FileConfig::parse("domains = [\"x.example\"]").unwrap();
+        apply_flags(&mut file, args);
+        assert_eq!(file.domains, ["x.example"]);
+        assert_eq!(file.http.listen.port(), 9);
+    }
+}
