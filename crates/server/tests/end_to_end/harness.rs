@@ -47,7 +47,7 @@ impl Default for Setup {
 /// A server running in the test's runtime; stopped when dropped.
 pub struct TestServer {
     pub addrs: BoundAddrs,
-    /// PEM of the self-signed certificate when TLS is on.
+    /// The self-signed certificate (DER) when TLS is on, for clients to trust.
     pub cert_der: Option<Vec<u8>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), parley_server::RunError>>>,
