@@ -1,1 +1,195 @@
-//! placeholder
+//! # parley-server
+//!
+//! The services of Parley behind the SIP endpoint. Today: the [`router::Router`], which
+//! answers every request as RFC 3261 prescribes for a server that serves no users yet
+//! (OPTIONS to itself, `403`/`404`/`416`/`420`/`483`/`501` otherwise), Prometheus metrics and
+//! the HTTP listener. The registrar, proxy, IM and presence services join the router here.
+//!
+//! [`Server::bind`] binds every listener (so the bound addresses, port 0 included, are known
+//! and become part of the server's domain) and [`Server::run`] serves until shutdown.
+
+pub mod config;
+pub mod domains;
+pub mod http;
+pub mod metrics;
+pub mod router;
+pub mod service;
+
+pub use config::{ServerConfig, TlsSettings};
+
+use domains::LocalDomains;
+use parley_net::tls::TlsConfigError;
+use parley_net::{BindError, EndpointDriver, ListenerSet};
+use parley_sip::{EndpointConfig, Transport};
+use router::Router;
+use service::SipService;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// The `Server` header field and the product in what the endpoint generates (RFC 3261 §20.35).
+pub const SERVER_TOKEN: &str = concat!("Parley/", env!("CARGO_PKG_VERSION"));
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsConfigError),
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    #[error("cannot bind http {addr}: {source}")]
+    Http {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// How long shutdown waits for each listener to finish its work.
+const SHUTDOWN_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Why the server stopped on its own.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the SIP transport stopped: {0}")]
+    Sip(String),
+    #[error("the HTTP listener stopped: {0}")]
+    Http(String),
+}
+
+fn task_failure(error: Option<tokio::task::JoinError>) -> String {
+    error.map_or_else(|| "ended".to_owned(), |e| e.to_string())
+}
+
+/// The addresses the server listens on, with the real ports.
+#[derive(Debug, Clone)]
+pub struct BoundAddrs {
+    pub sip: Vec<(Transport, SocketAddr)>,
+    pub http: SocketAddr,
+}
+
+impl BoundAddrs {
+    /// The first listener of a transport.
+    pub fn first(&self, transport: Transport) -> Option<SocketAddr> {
+        self.sip
+            .iter()
+            .find(|(t, _)| *t == transport)
+            .map(|(_, a)| *a)
+    }
+}
+
+/// A server whose listeners are bound.
+#[derive(Debug)]
+pub struct Server {
+    driver: EndpointDriver,
+    service: SipService,
+    http: TcpListener,
+    addrs: BoundAddrs,
+}
+
+impl Server {
+    /// Creates the data directory, loads the TLS certificate and binds every listener,
+    /// logging one line per listener.
+    pub async fn bind(config: ServerConfig) -> Result<Server, StartError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        let tls = match &config.tls {
+            Some(t) => vec![(
+                t.listen,
+                parley_net::tls::server_config_from_pem(&t.cert, &t.key)?,
+            )],
+            None => Vec::new(),
+        };
+        let listeners = ListenerSet::bind(&config.sip, &tls).await?;
+        let sip = listeners.local_addrs();
+        for (transport, addr) in &sip {
+            let name = transport.via_token().to_ascii_lowercase();
+            tracing::info!("listening sip {name} {addr}");
+        }
+        let http =
+            parley_net::bind_tcp_listener(config.http).map_err(|source| StartError::Http {
+                addr: config.http,
+                source,
+            })?;
+        let http_addr = http.local_addr().map_err(|source| StartError::Http {
+            addr: config.http,
+            source,
+        })?;
+        tracing::info!("listening http {http_addr}");
+
+        // Installs the exporter now so that `parley_up` is 1 from the first scrape.
+        let _ = metrics::prometheus();
+        let listen: Vec<SocketAddr> = sip.iter().map(|(_, a)| *a).collect();
+        let domains = LocalDomains::new(&config.domains, &listen, &parley_net::host_addresses());
+        tracing::info!(domains = ?domains.names(), addresses = ?domains.addresses(), "serving domains");
+        let endpoint = EndpointConfig {
+            limits: config.limits,
+            timers: config.timers,
+            seed: parley_net::random_seed(),
+            product: Some(SERVER_TOKEN.to_owned()),
+            max_transactions: config.max_transactions,
+            ..EndpointConfig::default()
+        };
+        Ok(Server {
+            driver: EndpointDriver::new(listeners, endpoint, config.net),
+            service: SipService::new(Router::new(domains, SERVER_TOKEN)),
+            http,
+            addrs: BoundAddrs {
+                sip,
+                http: http_addr,
+            },
+        })
+    }
+
+    pub fn addrs(&self) -> &BoundAddrs {
+        &self.addrs
+    }
+
+    /// Serves until `shutdown` completes; then stops accepting, lets the HTTP requests and SIP
+    /// connections in progress finish (bounded), and returns. Returns early, with an error,
+    /// if a listener task fails: a server that cannot serve should stop and be restarted
+    /// rather than stay up deaf.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|&stopping| stopping).await;
+        };
+        let mut http = tokio::spawn(http::serve(
+            self.http,
+            metrics::prometheus().clone(),
+            stopped(stop_rx.clone()),
+        ));
+        let mut sip = tokio::spawn(self.driver.run(self.service, stopped(stop_rx)));
+        let mut failure = None;
+        tokio::select! {
+            () = shutdown => tracing::info!("shutting down"),
+            finished = &mut sip => failure = Some(RunError::Sip(task_failure(finished.err()))),
+            finished = &mut http => failure = Some(RunError::Http(match finished {
+                Ok(Ok(())) => "stopped".to_owned(),
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => e.to_string(),
+            })),
+        }
+        if let Some(f) = &failure {
+            tracing::error!("{f}; shutting down");
+        }
+        let _ = stop_tx.send(true);
+        // A task that ended in the select above has been awaited already.
+        if !sip.is_finished() && tokio::time::timeout(SHUTDOWN_LIMIT, sip).await.is_err() {
+            tracing::warn!("the SIP transport did not stop in time");
+        }
+        if !http.is_finished() && tokio::time::timeout(SHUTDOWN_LIMIT, http).await.is_err() {
+            tracing::warn!("the HTTP listener did not stop in time");
+        }
+        tracing::info!("stopped");
+        failure.map_or(Ok(()), Err)
+    }
+}

@@ -1,0 +1,216 @@
+//! What the server answers to a request: a pure function of the request and the server's
+//! domains, so that every rule is unit-tested without sockets.
+//!
+//! The checks run in the order RFC 3261 gives for an element that may act as a proxy
+//! (§16.3) and as a UAS (§8.2), each answering with the first failure:
+//!
+//! 1. Request-URI scheme other than sip, sips, tel: `416 Unsupported URI Scheme` (§16.3 step 2).
+//! 2. `Max-Forwards: 0`: `483 Too Many Hops` (§16.3 step 3; RFC 4475 §3.3.11). The MAY of
+//!    §16.3 that lets a proxy answer an OPTIONS to itself is not taken.
+//! 3. Option tags in `Proxy-Require` or `Require` that we do not support: `420 Bad
+//!    Extension` listing them in `Unsupported` (§16.3 step 5, §8.2.2.3; RFC 4475 §3.3.5).
+//!    CANCEL is exempt (§8.2.2.3: those fields are ignored in CANCEL).
+//! 4. A method we do not know: `501 Not Implemented` with `Allow` (§8.2.1).
+//! 5. CANCEL: `200` when it matches an INVITE server transaction, `481` otherwise (§9.2).
+//!    Every INVITE is answered at once, so there is never a pending one to end with `487`.
+//! 6. A Request-URI host that is not ours: `403 Forbidden` (no relaying; §16.5 would forward).
+//! 7. A user at one of our domains: `404 Not Found` (§16.5: no registered location; no users
+//!    exist yet).
+//! 8. Addressed to the server itself (no user part): OPTIONS gets `200` with our capabilities
+//!    (§11.2); BYE `481` (no dialog, §15.1.2); any other method `501` with `Allow`.
+//!
+//! ACK is never answered (§17.2.1, §13.3.1.4): it is absorbed.
+
+use crate::domains::LocalDomains;
+use bytes::Bytes;
+use parley_sip::{HeaderName, Message, Method, Uri};
+
+/// Methods the server handles in some way, for `Allow` (§20.5).
+pub const ALLOWED_METHODS: &str = "OPTIONS, ACK, CANCEL, BYE";
+/// Option tags of extensions the server supports (§19.2); none yet.
+pub const SUPPORTED_OPTION_TAGS: &[&str] = &[];
+/// Body types the server accepts (§20.1: an empty `Accept` means none); none yet.
+pub const ACCEPTED_BODY_TYPES: &str = "";
+
+/// What to do with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Send this final response.
+    Respond(Message),
+    /// Send nothing (ACK).
+    Absorb,
+}
+
+/// Decides the answer to each request from the server's domains.
+#[derive(Debug, Clone)]
+pub struct Router {
+    domains: LocalDomains,
+    server_token: Bytes,
+}
+
+/// A response before it is built: status, reason and the extra header fields it carries.
+struct Answer {
+    code: u16,
+    reason: &'static str,
+    headers: Vec<(HeaderName, String)>,
+}
+
+impl Answer {
+    fn plain(code: u16, reason: &'static str) -> Answer {
+        Answer {
+            code,
+            reason,
+            headers: Vec::new(),
+        }
+    }
+
+    fn not_implemented() -> Answer {
+        Answer {
+            code: 501,
+            reason: "Not Implemented",
+            headers: vec![(HeaderName::Allow, ALLOWED_METHODS.to_owned())],
+        }
+    }
+}
+
+impl Router {
+    /// `server_token` is the value of the `Server` header field of our responses (§20.35).
+    pub fn new(domains: LocalDomains, server_token: &str) -> Router {
+        Router {
+            domains,
+            server_token: Bytes::copy_from_slice(server_token.as_bytes()),
+        }
+    }
+
+    pub fn domains(&self) -> &LocalDomains {
+        &self.domains
+    }
+
+    /// The answer to a request that passed `Message::validate`. `to_tag` is used when the
+    /// request's To has no tag (§8.2.6.2). `cancels_transaction` says whether a CANCEL
+    /// matches a transaction of ours (`Endpoint::cancel_target`).
+    pub fn decide(&self, request: &Message, to_tag: &str, cancels_transaction: bool) -> Decision {
+        let Some(method) = request.method() else {
+            return Decision::Absorb;
+        };
+        if *method == Method::Ack {
+            return Decision::Absorb;
+        }
+        let answer = self.answer(request, method, cancels_transaction);
+        let mut response = request.response(answer.code, answer.reason, Some(to_tag));
+        for (name, value) in answer.headers {
+            response.headers.push(name, Bytes::from(value));
+        }
+        response
+            .headers
+            .push(HeaderName::Server, self.server_token.clone());
+        response.set_content_length();
+        Decision::Respond(response)
+    }
+
+    fn answer(&self, request: &Message, method: &Method, cancels_transaction: bool) -> Answer {
+        let Some(uri) = request.uri() else {
+            return Answer::plain(400, "Bad Request (no Request-URI)");
+        };
+        if matches!(uri, Uri::Other { .. }) {
+            return Answer::plain(416, "Unsupported URI Scheme");
+        }
+        if request.max_forwards().ok().flatten() == Some(0) {
+            return Answer::plain(483, "Too Many Hops");
+        }
+        if *method != Method::Cancel {
+            let unsupported = unsupported_option_tags(request);
+            if !unsupported.is_empty() {
+                return Answer {
+                    code: 420,
+                    reason: "Bad Extension",
+                    headers: vec![(HeaderName::Unsupported, unsupported.join(", "))],
+                };
+            }
+        }
+        if matches!(method, Method::Extension(_)) {
+            return Answer::not_implemented();
+        }
+        if *method == Method::Cancel {
+            return match cancels_transaction {
+                true => Answer::plain(200, "OK"),
+                false => Answer::plain(481, "Call/Transaction Does Not Exist"),
+            };
+        }
+        match self.target(uri) {
+            Target::Elsewhere => Answer::plain(403, "Forbidden (not a local domain)"),
+            Target::User => Answer::plain(404, "Not Found"),
+            Target::Server => match method {
+                Method::Options => capabilities(),
+                Method::Bye => Answer::plain(481, "Call/Transaction Does Not Exist"),
+                _ => Answer::not_implemented(),
+            },
+        }
+    }
+
+    fn target(&self, uri: &Uri) -> Target {
+        match uri {
+            Uri::Sip(sip) => {
+                if !self.domains.is_local(&sip.host, sip.port) {
+                    Target::Elsewhere
+                } else if sip.user.is_some() {
+                    Target::User
+                } else {
+                    Target::Server
+                }
+            }
+            // A telephone number: no number is routed here.
+            Uri::Tel(_) | Uri::Other { .. } => Target::User,
+        }
+    }
+}
+
+/// Whom a request is for.
+enum Target {
+    /// The server itself (§11: OPTIONS to a server).
+    Server,
+    /// A user (or number) at one of our domains.
+    User,
+    /// Another domain.
+    Elsewhere,
+}
+
+/// The 200 to an OPTIONS addressed to us (§11.2).
+fn capabilities() -> Answer {
+    Answer {
+        code: 200,
+        reason: "OK",
+        headers: vec![
+            (HeaderName::Allow, ALLOWED_METHODS.to_owned()),
+            (HeaderName::Accept, ACCEPTED_BODY_TYPES.to_owned()),
+            (
+                HeaderName::Other(Bytes::from_static(b"Accept-Encoding")),
+                "identity".to_owned(),
+            ),
+            (
+                HeaderName::Other(Bytes::from_static(b"Accept-Language")),
+                "en".to_owned(),
+            ),
+            (HeaderName::Supported, SUPPORTED_OPTION_TAGS.join(", ")),
+        ],
+    }
+}
+
+/// The option tags of `Proxy-Require` and `Require` we do not support, each once, in order.
+fn unsupported_option_tags(request: &Message) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in [HeaderName::ProxyRequire, HeaderName::Require] {
+        // validate() has checked these parse; a failure here would be a sip-crate bug, and
+        // the request is then treated as requiring nothing.
+        for tag in request.tokens(&name).unwrap_or_default() {
+            if !SUPPORTED_OPTION_TAGS.contains(&tag) && !out.iter().any(|t| t == tag) {
+                out.push(tag.to_owned());
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "router_tests.rs"]
+mod tests;

@@ -1,0 +1,15 @@
+//! End-to-end tests of `parley serve` over real sockets: each module starts the server
+//! in-process on 127.0.0.1 with ephemeral ports and talks to it as a SIP client would.
+
+// A failing unwrap is how a test helper reports a broken test environment.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+
+mod connections;
+mod http;
+mod malformed;
+mod options;
+mod random_datagrams;
+mod rfc4475;
+mod status_codes;
