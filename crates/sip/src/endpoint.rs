@@ -531,12 +531,16 @@ impl Endpoint {
             return false;
         }
         let tag = self.new_tag();
-        let response = response_from_headers(
+        let mut response = response_from_headers(
             headers,
             error.status_code(),
             &error.reason_phrase(),
             Some(&tag),
         );
+        // The request never reached the transport's Via stamping, so mark the source here:
+        // the answer then goes back where the request came from (RFC 3581 §4), not to a
+        // sent-by that may sit behind a NAT.
+        stamp_received(&mut response, from.remote);
         let (destination, fallback) = response_destination(&response, from);
         self.out.send(destination, fallback, response.to_bytes());
         true

@@ -14,6 +14,7 @@ mod invite_client;
 mod invite_server;
 mod large_request;
 mod lossy_network;
+mod malformed_answer;
 mod non_invite_retransmission;
 mod overload;
 mod rfc2543;
