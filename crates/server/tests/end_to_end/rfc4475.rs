@@ -23,8 +23,6 @@ use std::net::SocketAddr;
 /// What the server does with one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
-    /// 400, or no answer at all when the message cannot be parsed far enough to answer.
-    BadRequestIfAnswerable,
     /// This final status.
     Status(u16),
     /// This status, then the connection closes (streams only).
@@ -55,10 +53,6 @@ fn expect_udp(m: &TortureMessage) -> Expect {
         "bcast" | "bigcode" | "scalarlg" | "unreason" | "noreason" => Silence,
         // No Via: nowhere to answer (RFC 3261 §18.2.2).
         "test" => Silence,
-        // The file lacks the empty line that ends the header section, so the parser finds
-        // no header section and the message cannot be answered (a datagram's end could
-        // stand for that line: a sip-crate decision).
-        "baddn" => BadRequestIfAnswerable,
         // Request-URIs without a user part address the server, which serves neither
         // REGISTER nor extension methods yet.
         "intmeth" | "esc02" | "escnull" | "dblreq" | "unksm2" | "regaut01" | "cparam01"
@@ -76,6 +70,9 @@ fn expect_tcp(m: &TortureMessage) -> Expect {
     match m.name.as_str() {
         "inv2543" | "mcl01" | "ncl" => StatusThenClose(400),
         "clerr" => Silence,
+        // baddn lacks the empty line that ends the header section: a datagram's end stands
+        // for it, but a stream waits for the rest of the message.
+        "baddn" => Silence,
         _ => expect_udp(m),
     }
 }
@@ -148,11 +145,6 @@ async fn over_udp() {
                     panic!("{}: unexpected answer {r:?}", m.name);
                 }
             }
-            Expect::BadRequestIfAnswerable => {
-                if let Some(r) = client.recv(SILENCE).await {
-                    check_answer(&m.name, 400, &r);
-                }
-            }
             other => unreachable!("{other:?} on UDP"),
         }
     }
@@ -169,15 +161,11 @@ async fn over_tcp() {
         let expected = expect_tcp(m);
         let first = client
             .recv(match expected {
-                Expect::Silence | Expect::BadRequestIfAnswerable => SILENCE,
+                Expect::Silence => SILENCE,
                 _ => ANSWER,
             })
             .await;
         match (expected, first) {
-            (Expect::BadRequestIfAnswerable, Received::Message(r)) => {
-                check_answer(&m.name, 400, &r)
-            }
-            (Expect::BadRequestIfAnswerable, Received::Nothing) => {}
             (Expect::Status(code), Received::Message(r)) => check_answer(&m.name, code, &r),
             (Expect::StatusThenClose(code), Received::Message(r)) => {
                 check_answer(&m.name, code, &r);
