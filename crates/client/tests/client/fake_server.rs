@@ -1,6 +1,7 @@
-//! A tiny registrar and message UAS on a plain tokio UDP socket, challenging with the real
-//! digest code of `parley_sip::auth`: enough of a server to test the client against while
-//! the real one is built elsewhere. It records every request it receives.
+//! A tiny registrar and message UAS on plain tokio UDP and TCP sockets (one port), challenging
+//! with the real digest code of `parley_sip::auth`: enough of a server to test the client
+//! against while the real one is built elsewhere. It records every request it receives, and
+//! delivers messages back the way a binding came (over its TCP connection when it has one).
 
 use bytes::Bytes;
 use parley_sip::auth::{
@@ -8,13 +9,14 @@ use parley_sip::auth::{
 };
 use parley_sip::header::contact::contact_expires;
 use parley_sip::header::Contact;
-use parley_sip::{HeaderName, Limits, Message, Method, Uri};
+use parley_sip::{Frame, HeaderName, Limits, Message, Method, StreamFramer, Uri};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::net::UdpSocket;
-use tokio::sync::oneshot;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 pub const REALM: &str = "example.test";
@@ -46,12 +48,20 @@ impl Default for Behavior {
     }
 }
 
+/// Where a request came from, and so where its answer (or a later request) goes.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Udp(SocketAddr),
+    /// The connection it arrived on.
+    Tcp(mpsc::UnboundedSender<Bytes>),
+}
+
 /// A binding the fake registrar holds.
 #[derive(Debug, Clone)]
 pub struct Binding {
     pub contact: String,
     pub expires: u32,
-    pub source: SocketAddr,
+    pub source: Source,
 }
 
 #[derive(Default)]
@@ -86,36 +96,43 @@ fn now() -> u64 {
 
 impl FakeServer {
     pub async fn start(behavior: Behavior) -> FakeServer {
-        let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        // UDP and TCP on one port: retry until the UDP port is free for TCP too.
+        let (socket, listener) = loop {
+            let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            if let Ok(tcp) = TcpListener::bind(udp.local_addr().unwrap()).await {
+                break (Arc::new(udp), tcp);
+            }
+        };
         let addr = socket.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
-        let mut core = Core {
+        let core = Arc::new(Mutex::new(Core {
             behavior,
             auth: Authenticator::new(NonceKey::new(b"fake secret", 42)),
             counts: NonceCounts::new(1024),
             state: Arc::clone(&state),
-        };
-        let rx = Arc::clone(&socket);
-        let task = tokio::spawn(async move {
+        }));
+        let udp = Arc::clone(&socket);
+        let udp_core = Arc::clone(&core);
+        let udp_task = tokio::spawn(async move {
             let mut buf = vec![0u8; 65536];
             loop {
-                let Ok((len, from)) = rx.recv_from(&mut buf).await else {
+                let Ok((len, from)) = udp.recv_from(&mut buf).await else {
                     return;
                 };
-                let Ok(msg) =
-                    Message::parse(Bytes::copy_from_slice(&buf[..len]), &Limits::default())
-                else {
-                    continue;
-                };
-                if msg.is_request() {
-                    let response = core.handle(&msg, from);
-                    let _ = rx.send_to(&response.to_bytes(), from).await;
-                } else if let Ok(call_id) = msg.call_id() {
-                    let waiter = core.state.lock().unwrap().waiting.remove(call_id);
-                    if let Some(w) = waiter {
-                        let _ = w.send(msg);
-                    }
+                let data = Bytes::copy_from_slice(&buf[..len]);
+                if let Some(reply) = handle(&udp_core, data, Source::Udp(from)) {
+                    let _ = udp.send_to(&reply, from).await;
                 }
+            }
+        });
+        let task = tokio::spawn(async move {
+            let _udp = AbortOnDrop(udp_task);
+            let mut connections = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                connections.push(AbortOnDrop(tokio::spawn(serve_connection(
+                    stream,
+                    Arc::clone(&core),
+                ))));
             }
         });
         FakeServer {
@@ -143,10 +160,14 @@ impl FakeServer {
     /// message would (with a `Date`), and returns the response.
     pub async fn deliver(&self, user: &str, from: &str, body: &str, date: Option<&str>) -> Message {
         let binding = self.binding(user).expect("user is registered");
+        let transport = match binding.source {
+            Source::Udp(_) => "UDP",
+            Source::Tcp(_) => "TCP",
+        };
         let call_id = format!("deliver-{}", now());
         let date = date.map(|d| format!("Date: {d}\r\n")).unwrap_or_default();
         let text = format!(
-            "MESSAGE {contact} SIP/2.0\r\nVia: SIP/2.0/UDP {addr};branch=z9hG4bK{call_id}\r\n\
+            "MESSAGE {contact} SIP/2.0\r\nVia: SIP/2.0/{transport} {addr};branch=z9hG4bK{call_id}\r\n\
              Max-Forwards: 70\r\nFrom: <sip:{from}>;tag=f1\r\nTo: <sip:{user}@{REALM}>\r\n\
              Call-ID: {call_id}\r\nCSeq: 1 MESSAGE\r\n{date}Content-Type: text/plain;charset=UTF-8\r\n\
              Content-Length: {}\r\n\r\n{body}",
@@ -156,15 +177,77 @@ impl FakeServer {
         );
         let (tx, rx) = oneshot::channel();
         self.state.lock().unwrap().waiting.insert(call_id, tx);
-        self.socket
-            .send_to(text.as_bytes(), binding.source)
-            .await
-            .unwrap();
+        match binding.source {
+            Source::Udp(to) => {
+                self.socket.send_to(text.as_bytes(), to).await.unwrap();
+            }
+            Source::Tcp(connection) => connection.send(Bytes::from(text)).unwrap(),
+        }
         tokio::time::timeout(Duration::from_secs(5), rx)
             .await
             .unwrap()
             .unwrap()
     }
+}
+
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One received message: a request is answered (the reply returned), a response goes to
+/// whoever waits for it.
+fn handle(core: &Mutex<Core>, data: Bytes, from: Source) -> Option<Bytes> {
+    let msg = Message::parse(data, &Limits::default()).ok()?;
+    let mut core = core.lock().unwrap();
+    if msg.is_request() {
+        return Some(core.handle(&msg, from).to_bytes());
+    }
+    let waiter = core
+        .state
+        .lock()
+        .unwrap()
+        .waiting
+        .remove(msg.call_id().ok()?);
+    if let Some(w) = waiter {
+        let _ = w.send(msg);
+    }
+    None
+}
+
+/// Reads framed messages from a connection and writes replies and deliveries to it.
+async fn serve_connection(stream: TcpStream, core: Arc<Mutex<Core>>) {
+    let (mut reader, mut writer) = stream.into_split();
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Bytes>();
+    let writing = AbortOnDrop(tokio::spawn(async move {
+        while let Some(data) = out_rx.recv().await {
+            if writer.write_all(&data).await.is_err() {
+                return;
+            }
+        }
+    }));
+    let mut framer = StreamFramer::new(Limits::default());
+    loop {
+        match framer.next_frame() {
+            Ok(Some(Frame::Message(data))) => {
+                if let Some(reply) = handle(&core, data, Source::Tcp(out_tx.clone())) {
+                    let _ = out_tx.send(reply);
+                }
+                continue;
+            }
+            Ok(Some(Frame::Ping)) => continue,
+            Ok(None) => {}
+            Err(_) => break,
+        }
+        match reader.read_buf(framer.buffer_mut()).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    drop(writing);
 }
 
 struct Core {
@@ -175,7 +258,7 @@ struct Core {
 }
 
 impl Core {
-    fn handle(&mut self, req: &Message, from: SocketAddr) -> Message {
+    fn handle(&mut self, req: &Message, from: Source) -> Message {
         self.state.lock().unwrap().received.push(req.clone());
         let method = req.method().cloned().unwrap();
         let (challenge_code, creds_header) = match method {
@@ -258,7 +341,7 @@ impl Core {
         r
     }
 
-    fn register(&mut self, req: &Message, user: &str, from: SocketAddr) -> Message {
+    fn register(&mut self, req: &Message, user: &str, from: Source) -> Message {
         if let Some(code) = self.behavior.register_status {
             return respond(req, code, "Configured");
         }

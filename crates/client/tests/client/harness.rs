@@ -34,3 +34,10 @@ pub async fn agent(account: &str, password: &str, server: SocketAddr) -> UserAge
         .await
         .unwrap()
 }
+
+pub fn tcp(addr: SocketAddr) -> ServerTarget {
+    ServerTarget {
+        transport: Transport::Tcp,
+        addr,
+    }
+}

@@ -11,4 +11,5 @@ mod incoming_message;
 mod register_digest;
 mod register_errors;
 mod send_message;
+mod tcp_transport;
 mod unreachable;
