@@ -7,6 +7,8 @@
 mod fake_server;
 mod harness;
 
+mod end_to_end;
+
 mod incoming_message;
 mod register_digest;
 mod register_errors;
