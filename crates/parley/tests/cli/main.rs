@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod client_errors;
+mod end_to_end;
 mod user_admin;
 
 use std::path::Path;
