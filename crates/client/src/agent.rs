@@ -384,6 +384,9 @@ impl UserAgent {
                     let next =
                         (self.inner.current.load(Ordering::Relaxed) + 1) % self.inner.servers.len();
                     self.inner.current.store(next, Ordering::Relaxed);
+                    // Another server issues its own nonces: a challenge from it is news,
+                    // not a refusal of the credentials answered to the last one.
+                    attempt = Attempt::default();
                     tracing::warn!(error = %e, next = %self.server(), "trying the next server");
                 }
                 Err(e) => return Err(e),

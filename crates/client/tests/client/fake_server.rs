@@ -107,7 +107,7 @@ impl FakeServer {
         let state = Arc::new(Mutex::new(State::default()));
         let core = Arc::new(Mutex::new(Core {
             behavior,
-            auth: Authenticator::new(NonceKey::new(b"fake secret", 42)),
+            auth: Authenticator::new(NonceKey::new(format!("fake secret {addr}").as_bytes(), 42)),
             counts: NonceCounts::new(1024),
             state: Arc::clone(&state),
         }));

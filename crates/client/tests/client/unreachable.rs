@@ -1,7 +1,8 @@
 //! The server is not there. Nothing listening on its port: the agent says "server
 //! unreachable: … connection refused" at once. A server that swallows requests: "no
 //! response … within N s" once the transaction times out. With a second server listed (as
-//! RFC 3263 lookups give), the agent moves on to it and registers there (§4.3).
+//! RFC 3263 lookups give), the agent moves on to it and registers there (§4.3), and also
+//! after a `503`.
 
 use crate::fake_server::{Behavior, FakeServer};
 use crate::harness::{config, udp};
@@ -55,4 +56,31 @@ async fn no_answer_then_the_next_server() {
     let registration = ua.register(60).await.unwrap();
     assert_eq!(registration.server, udp(server.addr));
     assert_eq!(ua.server(), udp(server.addr));
+}
+
+/// A server that answers 503 (after authenticating) is a failure too (§4.3): the next one
+/// challenges with its own nonce, which is answered, not taken for a wrong password.
+#[tokio::test]
+async fn service_unavailable_then_the_next_server() {
+    let busy = FakeServer::start(Behavior {
+        register_status: Some(503),
+        ..Behavior::default()
+    })
+    .await;
+    let server = FakeServer::start(Behavior::default()).await;
+    let ua = UserAgent::start(config(
+        "alice@example.test",
+        "secret",
+        vec![udp(busy.addr), udp(server.addr)],
+    ))
+    .await
+    .unwrap();
+    let registration = ua.register(60).await.unwrap();
+    assert_eq!(registration.server, udp(server.addr));
+    assert_eq!(busy.received().len(), 2, "challenged, then 503");
+    assert_eq!(
+        server.received().len(),
+        2,
+        "the old nonce is refused, the new one answered"
+    );
 }
