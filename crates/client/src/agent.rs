@@ -27,8 +27,8 @@ use tokio::task::JoinHandle;
 /// The `User-Agent` product token (RFC 3261 §20.41).
 pub const USER_AGENT: &str = concat!("Parley/", env!("CARGO_PKG_VERSION"));
 
-/// How a [`UserAgent`] is set up.
-#[derive(Debug, Clone)]
+/// How a [`UserAgent`] is set up. Its `Debug` leaves the password out.
+#[derive(Clone)]
 pub struct UserAgentConfig {
     pub account: Aor,
     pub password: String,
@@ -45,6 +45,18 @@ pub struct UserAgentConfig {
     pub response_timeout: Duration,
     /// Received messages queued for the application before new ones are refused (503).
     pub incoming_queue: usize,
+}
+
+impl std::fmt::Debug for UserAgentConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserAgentConfig")
+            .field("account", &self.account)
+            .field("servers", &self.servers)
+            .field("local_ip", &self.local_ip)
+            .field("local_port", &self.local_port)
+            .field("response_timeout", &self.response_timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl UserAgentConfig {

@@ -98,14 +98,26 @@ pub enum CliError {
     Stdin(std::io::Error),
 }
 
-/// The settings after flags, environment and file are merged.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The settings after flags, environment and file are merged. `Debug` leaves the password
+/// out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Settings {
     pub account: Aor,
     pub password: String,
     pub server: Option<String>,
     pub transport: Option<Transport>,
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("account", &self.account)
+            .field("server", &self.server)
+            .field("transport", &self.transport)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientArgs {
