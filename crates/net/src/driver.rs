@@ -44,6 +44,9 @@ pub(crate) enum Inbound {
         transport: Transport,
         tls: Option<TlsAcceptor>,
     },
+    /// The peer closed its side of a connection (end of stream); the connection lingers a
+    /// moment so that answers still in flight can be written.
+    PeerFinished { id: ConnectionId },
     /// A connection's task has ended.
     Closed { id: ConnectionId },
 }
@@ -55,10 +58,11 @@ pub(crate) enum Inbound {
 pub trait TransactionUser: Send + 'static {
     fn handle_event(&mut self, event: Event, endpoint: &mut EndpointCommands<'_>);
 
-    /// Stream connection `id` has closed: requests can no longer go back over it. A
-    /// registrar that keeps the connection a binding was made on (clients behind NAT are
-    /// reachable no other way) uses it to fall back to the contact address. Called on the
-    /// driver task, after every message received on the connection has been handed over.
+    /// Stream connection `id` has closed, or its peer has closed its side: requests can no
+    /// longer go back over it. A registrar that keeps the connection a binding was made on
+    /// (clients behind NAT are reachable no other way) uses it to fall back to the contact
+    /// address. Called once per connection, on the driver task, after every message
+    /// received on the connection has been handed over.
     fn connection_closed(&mut self, id: ConnectionId) {
         let _ = id;
     }
@@ -289,9 +293,15 @@ impl DriverState {
                 transport,
                 tls,
             } => self.admit(stream, remote, local, transport, tls),
+            Inbound::PeerFinished { id } => {
+                if self.connections.mark_finished(id) {
+                    tu.connection_closed(id);
+                }
+            }
             Inbound::Closed { id } => {
-                self.connections.remove(id);
-                tu.connection_closed(id);
+                if self.connections.remove(id).is_some_and(|e| !e.finished) {
+                    tu.connection_closed(id);
+                }
             }
         }
     }

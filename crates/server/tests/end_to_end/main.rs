@@ -7,6 +7,7 @@
 mod harness;
 mod phone;
 
+mod calls;
 mod connections;
 mod http;
 mod malformed;

@@ -4,7 +4,7 @@
 //! gets the recipient's answer. Unknown users get `404`, a known user with no contact `480`
 //! (except MESSAGE, see `offline`), too large a body `513`.
 
-use crate::harness::{request, Setup, TestServer, UdpClient, ANSWER};
+use crate::harness::{request, Received, Setup, StreamClient, TestServer, UdpClient, ANSWER};
 use crate::phone::Phone;
 use parley_sip::{HeaderName, Message};
 
@@ -80,6 +80,38 @@ async fn a_message_reaches_a_tcp_phone_over_its_registration_connection() {
         got.uri().unwrap().to_string(),
         "sip:bob@192.0.2.77:5999;transport=tcp"
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn when_the_registration_connection_has_closed_the_contact_is_used() {
+    let server = TestServer::start(setup()).await;
+    let mut alice = signed_in_udp(&server, "alice@example.com", "secret").await;
+    // Bob's phone listens for TCP connections at its contact.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let contact = format!("<sip:bob@{};transport=tcp>", listener.local_addr().unwrap());
+    let mut bob = Phone::tcp(&server, "bob@example.com", "hunter2").await;
+    assert_eq!(
+        bob.register_contact(Some(&contact), None).await.status(),
+        Some(200)
+    );
+    drop(bob);
+    // The server notices the close before the MESSAGE is routed.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let deliver = async {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut bob = StreamClient::new(stream);
+        let Received::Message(m) = bob.recv(ANSWER).await else {
+            panic!("no MESSAGE on the new connection")
+        };
+        let mut ok = m.response(200, "OK", Some("b"));
+        ok.set_content_length();
+        bob.send(&ok.to_bytes()).await;
+        m
+    };
+    let (sent, got) = tokio::join!(alice.message("bob@example.com", "reconnect"), deliver);
+    assert_eq!(sent.status(), Some(200));
+    assert_eq!(&got.body[..], b"reconnect");
     server.stop().await;
 }
 

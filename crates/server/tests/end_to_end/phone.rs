@@ -112,8 +112,8 @@ impl Phone {
         }
     }
 
-    /// The next message from the server within `wait`.
-    async fn recv_any(&mut self, wait: Duration) -> Option<Message> {
+    /// The next message from the server within `wait`, request or response.
+    pub async fn recv_any(&mut self, wait: Duration) -> Option<Message> {
         match &mut self.link {
             Link::Udp { socket, .. } => {
                 let mut buf = vec![0u8; 65_536];
@@ -135,6 +135,7 @@ impl Phone {
     pub async fn transact(&mut self, text: &str) -> Message {
         let sent = parse(text.as_bytes());
         let call_id = sent.call_id().unwrap().to_owned();
+        let cseq = sent.cseq().unwrap();
         self.send(text).await;
         let deadline = tokio::time::Instant::now() + ANSWER;
         loop {
@@ -146,7 +147,11 @@ impl Phone {
                 self.inbox.push_back(m);
                 continue;
             }
-            if m.call_id().ok() == Some(call_id.as_str()) && m.status().unwrap() >= 200 {
+            // Retransmissions of an earlier transaction's final response are skipped.
+            if m.call_id().ok() == Some(call_id.as_str())
+                && m.cseq().ok().as_ref() == Some(&cseq)
+                && m.status().unwrap() >= 200
+            {
                 return m;
             }
         }
