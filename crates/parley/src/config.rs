@@ -4,6 +4,7 @@
 use parley_server::{
     AuthSettings, MessagingSettings, RegistrarSettings, ServerConfig, TlsSettings,
 };
+use parley_sip::auth::Algorithm;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,8 @@ pub enum ConfigError {
     ExpiresRange { min: u32, max: u32 },
     #[error("registrar.default_expires_secs ({default}) must lie between min_expires_secs and max_expires_secs")]
     DefaultExpires { default: u32 },
+    #[error("auth.algorithms must list SHA-256 and/or MD5, each once (got {0:?})")]
+    Algorithms(Vec<String>),
 }
 
 /// The whole file.
@@ -59,6 +62,8 @@ pub struct AuthSection {
     /// `--auth on|off`. Off only for benchmarks.
     pub enabled: bool,
     pub nonce_lifetime_secs: u64,
+    /// `SHA-256` and/or `MD5`, most preferred first.
+    pub algorithms: Vec<String>,
 }
 
 /// `[registrar]`: registration intervals and limits (RFC 3261 §10.3).
@@ -88,6 +93,7 @@ impl Default for AuthSection {
         AuthSection {
             enabled: a.enabled,
             nonce_lifetime_secs: a.nonce_lifetime.as_secs(),
+            algorithms: a.algorithms.iter().map(|a| a.as_str().to_owned()).collect(),
         }
     }
 }
@@ -286,6 +292,7 @@ impl FileConfig {
                 default: r.default_expires_secs,
             });
         }
+        let algorithms = auth_algorithms(&self.auth.algorithms)?;
         let tls = match (self.tls.cert, self.tls.key) {
             (Some(cert), Some(key)) => Some(TlsSettings {
                 listen: self.tls.listen,
@@ -304,6 +311,7 @@ impl FileConfig {
             auth: AuthSettings {
                 enabled: self.auth.enabled,
                 nonce_lifetime: Duration::from_secs(self.auth.nonce_lifetime_secs),
+                algorithms,
             },
             registrar: RegistrarSettings {
                 min_expires: r.min_expires_secs,
@@ -334,6 +342,22 @@ impl FileConfig {
         server.timers.t4 = Duration::from_millis(s.t4_ms);
         Ok(server)
     }
+}
+
+/// The digest algorithms named in `[auth] algorithms`.
+fn auth_algorithms(names: &[String]) -> Result<Vec<Algorithm>, ConfigError> {
+    let bad = || ConfigError::Algorithms(names.to_vec());
+    let mut out = Vec::new();
+    for name in names {
+        match Algorithm::parse(name) {
+            Some(a @ (Algorithm::Sha256 | Algorithm::Md5)) if !out.contains(&a) => out.push(a),
+            _ => return Err(bad()),
+        }
+    }
+    if out.is_empty() {
+        return Err(bad());
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -374,6 +398,26 @@ mod tests {
             range.into_server_config(),
             Err(ConfigError::ExpiresRange { .. })
         ));
+        for bad in [
+            "[]",
+            "[\"SHA-512-256\"]",
+            "[\"MD5\", \"md5\"]",
+            "[\"MD5-sess\"]",
+        ] {
+            let file = FileConfig::parse(&format!("[auth]\nalgorithms = {bad}")).unwrap();
+            assert!(
+                matches!(file.into_server_config(), Err(ConfigError::Algorithms(_))),
+                "{bad}"
+            );
+        }
+        let md5_first = FileConfig::parse("[auth]\nalgorithms = [\"MD5\", \"SHA-256\"]")
+            .unwrap()
+            .into_server_config()
+            .unwrap();
+        assert_eq!(
+            md5_first.auth.algorithms,
+            [Algorithm::Md5, Algorithm::Sha256]
+        );
         let default = FileConfig::parse("[registrar]\ndefault_expires_secs = 10").unwrap();
         assert!(matches!(
             default.into_server_config(),

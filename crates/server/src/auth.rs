@@ -20,7 +20,7 @@
 //! shared by every check of the process, behind a mutex held only for one hash-map update.
 
 use parley_sip::auth::{
-    Authenticator, Credentials, Ha1s, NonceCounts, NonceKey, Outcome, RequestInfo,
+    Algorithm, Authenticator, Credentials, Ha1s, NonceCounts, NonceKey, Outcome, RequestInfo,
 };
 use parley_sip::{HeaderName, Message, Method};
 use parley_store::{Address, User};
@@ -90,19 +90,37 @@ pub enum Verdict {
 pub struct DigestAuth {
     authenticator: Authenticator,
     counts: Mutex<NonceCounts>,
+    /// Offered in this order; the only ones accepted (their base hash).
+    algorithms: Vec<Algorithm>,
 }
 
 impl DigestAuth {
-    /// `secret` signs nonces (see `secret.rs`); nonces are fresh for `nonce_lifetime`.
-    pub fn new(secret: &[u8], salt_seed: u64, nonce_lifetime: Duration) -> DigestAuth {
+    /// `secret` signs nonces (see `secret.rs`); nonces are fresh for `nonce_lifetime`;
+    /// challenges offer `algorithms` in this order (SHA-256 and MD5 both, if empty).
+    pub fn new(
+        secret: &[u8],
+        salt_seed: u64,
+        nonce_lifetime: Duration,
+        algorithms: &[Algorithm],
+    ) -> DigestAuth {
         let mut authenticator = Authenticator::new(NonceKey::new(secret, salt_seed));
         authenticator.nonce_lifetime = nonce_lifetime.as_secs().max(1);
         // RFC 2069 credentials carry no nonce-count: a captured request could be replayed
         // while its nonce is fresh. Every client we know of answers `qop=auth`.
         authenticator.allow_rfc2069 = false;
+        let mut offered: Vec<Algorithm> = Vec::new();
+        for a in algorithms.iter().map(|a| a.base()) {
+            if !offered.contains(&a) {
+                offered.push(a);
+            }
+        }
+        if offered.is_empty() {
+            offered = vec![Algorithm::Sha256, Algorithm::Md5];
+        }
         DigestAuth {
             authenticator,
             counts: Mutex::new(NonceCounts::new(NONCE_COUNT_CAPACITY)),
+            algorithms: offered,
         }
     }
 
@@ -138,6 +156,9 @@ impl DigestAuth {
         let Some(claimed) = DigestAuth::claimed_user(request, who, realm) else {
             return Verdict::Challenge { stale: false };
         };
+        if !self.algorithms.contains(&creds.algorithm.base()) {
+            return Verdict::Challenge { stale: false };
+        }
         let ha1s = user
             .filter(|u| u.address == claimed && u.ha1.realm == realm)
             .map(|u| Ha1s {
@@ -170,9 +191,19 @@ impl DigestAuth {
         }
     }
 
-    /// The header values of a new challenge for `realm` (SHA-256 first, then MD5).
-    pub fn challenge(&self, realm: &str, now: u64, stale: bool) -> [String; 2] {
-        self.authenticator.challenge(realm, now, stale)
+    /// The header values of a new challenge for `realm`, one per offered algorithm, in
+    /// order, sharing one nonce.
+    pub fn challenge(&self, realm: &str, now: u64, stale: bool) -> Vec<String> {
+        // The core issues SHA-256 then MD5 (`parley_sip::auth::challenge::OFFERED_ALGORITHMS`).
+        let [sha256, md5] = self.authenticator.challenge(realm, now, stale);
+        self.algorithms
+            .iter()
+            .filter_map(|a| match a {
+                Algorithm::Sha256 => Some(sha256.clone()),
+                Algorithm::Md5 => Some(md5.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Forgets the counts of nonces that have expired.

@@ -9,7 +9,12 @@ const NOW: u64 = 1_700_000_000;
 const REALM: &str = "example.com";
 
 fn auth() -> DigestAuth {
-    DigestAuth::new(b"test secret", 7, Duration::from_secs(300))
+    DigestAuth::new(
+        b"test secret",
+        7,
+        Duration::from_secs(300),
+        &[Algorithm::Sha256, Algorithm::Md5],
+    )
 }
 
 fn alice() -> User {
@@ -41,7 +46,7 @@ fn register(authorization: Option<&str>) -> Message {
 }
 
 /// The credentials a client computes for the challenge `values` (SHA-256 first, MD5 second).
-fn answer(values: &[String; 2], pick: usize, password: &str, nc: u32) -> String {
+fn answer(values: &[String], pick: usize, password: &str, nc: u32) -> String {
     let parsed: Vec<AuthParams<'_>> = values
         .iter()
         .map(|v| AuthParams::parse(v, "WWW-Authenticate").unwrap())
@@ -152,6 +157,39 @@ fn no_credentials_or_another_realm_is_challenged() {
         auth.verify(&request, Challenger::Proxy, REALM, Some(&alice()), NOW),
         Verdict::Challenge { stale: false }
     );
+}
+
+#[test]
+fn the_offered_algorithms_and_their_order_are_configured() {
+    let md5_only = DigestAuth::new(b"k", 1, Duration::from_secs(300), &[Algorithm::Md5]);
+    let values = md5_only.challenge(REALM, NOW, false);
+    assert_eq!(values.len(), 1);
+    assert!(values[0].contains("algorithm=MD5"));
+    // SHA-256 credentials for a nonce of this key are refused: SHA-256 is not offered.
+    let both = auth().challenge(REALM, NOW, false);
+    let nonce_of = |v: &str| {
+        v.split("nonce=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let sha_values = [both[0].replace(&nonce_of(&both[0]), &nonce_of(&values[0]))];
+    let creds = answer(&sha_values, 0, "secret", 1);
+    assert_eq!(
+        verdict(&md5_only, &creds, Some(&alice()), NOW),
+        Verdict::Challenge { stale: false }
+    );
+    let md5_first = DigestAuth::new(
+        b"k",
+        1,
+        Duration::from_secs(300),
+        &[Algorithm::Md5, Algorithm::Sha256],
+    );
+    let values = md5_first.challenge(REALM, NOW, false);
+    assert!(values[0].contains("MD5") && values[1].contains("SHA-256"));
 }
 
 #[test]

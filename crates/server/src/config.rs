@@ -2,6 +2,7 @@
 //! defaults here are the documented ones (`parley.example.toml`).
 
 use parley_net::NetConfig;
+use parley_sip::auth::Algorithm;
 use parley_sip::{Limits, TimerConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,6 +45,11 @@ pub struct AuthSettings {
     pub enabled: bool,
     /// How long a nonce stays fresh; older ones get a new challenge with `stale=true`.
     pub nonce_lifetime: Duration,
+    /// The digest algorithms offered, one challenge each, most preferred first (RFC 8760
+    /// §2.3): SHA-256 then MD5 by default. Clients that read only the first challenge and
+    /// know only MD5 (sipsak, old phones) need MD5 first. Credentials computed with an
+    /// algorithm not listed are refused.
+    pub algorithms: Vec<Algorithm>,
 }
 
 /// Registration bindings: how long they may last and how many a user may hold.
@@ -84,6 +90,7 @@ impl Default for AuthSettings {
         AuthSettings {
             enabled: true,
             nonce_lifetime: Duration::from_secs(parley_sip::auth::DEFAULT_NONCE_LIFETIME),
+            algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
         }
     }
 }

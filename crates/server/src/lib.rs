@@ -200,6 +200,7 @@ impl Server {
                 &secret,
                 rand::random(),
                 config.auth.nonce_lifetime,
+                &config.auth.algorithms,
             ))
         } else {
             tracing::warn!(
