@@ -10,6 +10,7 @@ mod phone;
 mod calls;
 mod connections;
 mod http;
+mod loops;
 mod malformed;
 mod messaging;
 mod offline;
