@@ -54,7 +54,7 @@ async fn a_request_sent_back_to_the_server_is_a_loop() {
         format!("SIP/2.0/UDP {};branch=z9hG4bK-back;rport", bob.local_addr()),
     );
     let looped = bob
-        .transact(&String::from_utf8(back.to_bytes().to_vec()).unwrap())
+        .transact(std::str::from_utf8(&back.to_bytes()).unwrap())
         .await;
     assert_eq!(looped.status(), Some(482));
 
