@@ -4,7 +4,7 @@
 //! answer `200` it is deleted. A recipient that refuses gets it again later, and the store
 //! never holds it twice. A full mailbox is `480` with a reason that says so.
 
-use crate::harness::{Setup, TestServer, ANSWER};
+use crate::harness::{reason, Setup, TestServer, ANSWER};
 use crate::phone::Phone;
 use parley_sip::header::date::parse_date;
 use parley_sip::{HeaderName, Method};
@@ -26,8 +26,9 @@ fn pending(server: &TestServer) -> usize {
     server.store.count_pending(&bob_address()).unwrap()
 }
 
-/// Alice (registered) sends to Bob, who registered and signed out again.
-async fn send_while_bob_is_away(server: &TestServer, texts: &[&str]) -> Vec<u16> {
+/// Alice (registered) sends to Bob, who registered and signed out again; the status and
+/// reason phrase of each answer.
+async fn send_while_bob_is_away(server: &TestServer, texts: &[&str]) -> Vec<(u16, String)> {
     let mut bob = Phone::udp(server, "bob@example.com", "hunter2").await;
     assert_eq!(bob.register(None).await.status(), Some(200));
     assert_eq!(bob.register(Some(0)).await.status(), Some(200));
@@ -35,13 +36,8 @@ async fn send_while_bob_is_away(server: &TestServer, texts: &[&str]) -> Vec<u16>
     assert_eq!(alice.register(None).await.status(), Some(200));
     let mut codes = Vec::new();
     for text in texts {
-        codes.push(
-            alice
-                .message("bob@example.com", text)
-                .await
-                .status()
-                .unwrap(),
-        );
+        let r = alice.message("bob@example.com", text).await;
+        codes.push((r.status().unwrap(), reason(&r)));
     }
     codes
 }
@@ -51,7 +47,7 @@ async fn delivered_after_a_restart_with_the_original_date_then_deleted() {
     let server = TestServer::start(setup()).await;
     let before = parley_server::clock::now().as_unix_secs();
     let codes = send_while_bob_is_away(&server, &["first", "second ✓"]).await;
-    assert_eq!(codes, [202, 202]);
+    assert!(codes.iter().all(|(code, _)| *code == 202), "{codes:?}");
     assert_eq!(pending(&server), 2);
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
@@ -87,7 +83,7 @@ async fn delivered_after_a_restart_with_the_original_date_then_deleted() {
 #[tokio::test]
 async fn a_refused_delivery_is_retried_and_never_stored_twice() {
     let server = TestServer::start(setup()).await;
-    assert_eq!(send_while_bob_is_away(&server, &["hello"]).await, [202]);
+    assert_eq!(send_while_bob_is_away(&server, &["hello"]).await[0].0, 202);
     let mut bob = Phone::udp(&server, "bob@example.com", "hunter2").await;
     assert_eq!(bob.register(None).await.status(), Some(200));
     let first = bob.next_request(ANSWER).await.expect("delivered");
@@ -115,7 +111,9 @@ async fn a_full_mailbox_is_480() {
     })
     .await;
     let codes = send_while_bob_is_away(&server, &["1", "2", "3"]).await;
-    assert_eq!(codes, [202, 202, 480]);
+    let statuses: Vec<u16> = codes.iter().map(|(c, _)| *c).collect();
+    assert_eq!(statuses, [202, 202, 480]);
+    assert!(codes[2].1.contains("mailbox full"), "{codes:?}");
     assert_eq!(pending(&server), 2);
     server.stop().await;
 }
