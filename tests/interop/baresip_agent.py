@@ -139,7 +139,12 @@ class Baresip:
     def start(self):
         a = self.args
         user, _, domain = a.account.partition("@")
-        sip_port = free_port(also_next=True)  # baresip listens for TLS on sip_port + 1
+        # baresip also listens for TLS on sip_port + 1.
+        sip_port = a.port or free_port(also_next=True)
+        # Addresses that are baresip's own: its listener, and the local ends of the TCP
+        # connections it opens (learnt from the requests it sends). A request to one of them
+        # is incoming, whichever side opened the connection.
+        self.own = {f"127.0.0.1:{sip_port}"}
         self.ctrl_port = free_port()
         with open(os.path.join(self.confdir, "config"), "w") as f:
             f.write(
@@ -271,6 +276,7 @@ def main():
     ap.add_argument("--account", required=True, help="USER@DOMAIN")
     ap.add_argument("--password", default=os.environ.get("BARESIP_PASSWORD"))
     ap.add_argument("--no-register", action="store_true")
+    ap.add_argument("--port", type=int, default=0, help="local SIP port (and port+1 for TLS)")
     ap.add_argument("--send", nargs=2, action="append", default=[], metavar=("TO", "TEXT"))
     ap.add_argument("--peer", action="append", default=[], help="a --stdin send target")
     ap.add_argument("--expect", type=int, default=0)
@@ -287,19 +293,24 @@ def main():
 
     confdir = tempfile.mkdtemp(prefix="baresip-agent-")
     bs = Baresip(args, confdir)
-    server = args.server
-    state = {"received": 0, "registered": False}
+    state = {"received": 0, "registered": False, "sending": False}
     # Incoming MESSAGEs seen in the trace, by (Call-ID, CSeq), until baresip answers them.
     pending_in = {}
 
     def on_trace(msg):
-        """Turns incoming MESSAGEs that baresip accepted into "message" events."""
+        """Learns baresip's own addresses; turns incoming MESSAGEs that baresip accepted
+        into "message" events."""
+        if not msg.is_response and msg.method == "REGISTER":
+            bs.own.add(msg.src)  # only baresip sends REGISTERs
         if msg.method != "MESSAGE":
             return
         key = (msg.call_id(), msg.cseq())
-        if not msg.is_response and msg.dst != server:
-            pending_in[key] = msg
-        elif msg.is_response and msg.dst == server and key in pending_in and msg.code >= 200:
+        if not msg.is_response:
+            if msg.dst in bs.own:
+                pending_in[key] = msg
+            elif state["sending"]:
+                bs.own.add(msg.src)
+        elif msg.src in bs.own and key in pending_in and msg.code >= 200:
             req = pending_in.pop(key)
             if 200 <= msg.code < 300:
                 state["received"] += 1
@@ -389,7 +400,7 @@ def main():
         def final(kind, value):
             if kind != "trace" or value.method != "MESSAGE":
                 return None
-            if not value.is_response and value.dst == server and seen["call_id"] is None:
+            if not value.is_response and value.dst not in bs.own and seen["call_id"] is None:
                 seen["call_id"] = value.call_id()
             elif value.is_response and value.call_id() == seen["call_id"] and value.code >= 200:
                 if value.code in (401, 407) and seen["challenges"] == 0:
@@ -398,8 +409,10 @@ def main():
                 return value
             return None
 
+        state["sending"] = True
         bs.command("message", text)
         resp = wait_for(final, args.timeout)
+        state["sending"] = False
         if not isinstance(resp, SipMessage):
             emit(event="send_failed", to=uri, code=None, reason="timeout")
             return False
