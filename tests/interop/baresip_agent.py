@@ -376,7 +376,10 @@ def main():
         result = wait_for(registered, args.timeout)
         if not isinstance(result, dict) or result.get("type") != "REGISTER_OK":
             reason = result.get("param") if isinstance(result, dict) else "timeout"
-            emit(event="register_failed", code=last.get("code"), reason=reason or last.get("reason"))
+            code = last.get("code")
+            if code is None and reason and reason.split()[0].isdigit():
+                code = int(reason.split()[0])  # "403 Forbidden": the event came first
+            emit(event="register_failed", code=code, reason=reason or last.get("reason"))
             finish(EXIT_REGISTER)
         state["registered"] = True
         emit(event="registered", code=last.get("code", 200))

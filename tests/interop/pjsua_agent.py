@@ -125,6 +125,8 @@ def main():
     ap.add_argument("--no-register", action="store_true", help="send and listen without signing in")
     ap.add_argument("--port", type=int, default=0, help="local SIP port (default: any free one)")
     ap.add_argument("--send", nargs=2, action="append", default=[], metavar=("TO", "TEXT"))
+    ap.add_argument("--peer", action="append", default=[],
+                    help="accepted for baresip_agent.py's sake: pjsua can send to anyone")
     ap.add_argument("--content-type", default="text/plain; charset=UTF-8")
     ap.add_argument("--expect", type=int, default=0, help="wait until this many MESSAGEs arrived")
     ap.add_argument("--stdin", action="store_true", help="also take commands from standard input")
