@@ -20,6 +20,14 @@ fn typical(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("parse", name), &data, |b, data| {
             b.iter(|| Message::parse(data.clone(), &limits).map(|m| m.headers.len()))
         });
+        if let Ok(parsed) = Message::parse(data.clone(), &limits) {
+            group.bench_with_input(BenchmarkId::new("validate", name), &parsed, |b, m| {
+                b.iter(|| m.validate())
+            });
+            group.bench_with_input(BenchmarkId::new("print", name), &parsed, |b, m| {
+                b.iter(|| m.to_bytes())
+            });
+        }
         group.bench_with_input(
             BenchmarkId::new("parse+validate+print", name),
             &data,

@@ -36,6 +36,16 @@ macro_rules! header_names {
                 }
             }
 
+            /// A small number for each known name (for bit sets); `None` for extensions.
+            pub fn known_index(&self) -> Option<u8> {
+                #[allow(dead_code)] // only its discriminants are used
+                enum Index { $( $variant, )* }
+                match self {
+                    $( HeaderName::$variant => Some(Index::$variant as u8), )*
+                    HeaderName::Other(_) => None,
+                }
+            }
+
             /// The canonical name of a known header (for error messages).
             pub fn canonical(&self) -> &'static str {
                 match self {

@@ -2,8 +2,12 @@
 //! header fields are present once each and every typed field it knows parses.
 
 use crate::error::ParseError;
+use crate::header::contact::{contact_expires, Contact};
 use crate::header::date::parse_date;
-use crate::header::media::parse_accept;
+use crate::header::lists::parse_token_list;
+use crate::header::media::{parse_accept, MediaType};
+use crate::header::scalar::{parse_call_id, parse_delta_seconds, parse_etag, parse_max_forwards};
+use crate::header::{AuthParams, CSeq, Event, NameAddr, SubscriptionState, Via};
 use crate::header_name::HeaderName;
 use crate::message::{Message, StartLine};
 
@@ -12,8 +16,26 @@ impl Message {
     ///
     /// Requests and responses must carry To, From, CSeq, Call-ID and Via (§8.1.1); fields that
     /// may appear once must not repeat (RFC 4475 §3.3.8); every field with a known grammar must
-    /// follow it; a request's CSeq method must be its own (RFC 4475 §3.1.2.17).
+    /// follow it; a request's CSeq method must be its own (RFC 4475 §3.1.2.17). The first
+    /// problem in message order is reported; missing fields after that.
+    ///
+    /// One pass over the fields: this runs for every message the server receives.
     pub fn validate(&self) -> Result<(), ParseError> {
+        let mut seen: u64 = 0;
+        let mut cseq = None;
+        for h in &self.headers {
+            let Some(index) = h.name.known_index() else {
+                continue;
+            };
+            let bit = 1u64 << index;
+            if seen & bit != 0 && h.name.is_single_valued() {
+                return Err(ParseError::Duplicate(h.name.canonical()));
+            }
+            seen |= bit;
+            let name = h.name.canonical();
+            let v = h.value_str().ok_or(ParseError::header(name, "not UTF-8"))?;
+            check_field(&h.name, name, v, &mut cseq)?;
+        }
         for name in [
             HeaderName::Via,
             HeaderName::From,
@@ -21,71 +43,91 @@ impl Message {
             HeaderName::CallId,
             HeaderName::CSeq,
         ] {
-            if self.headers.get(&name).is_none() {
+            let bit = name.known_index().map_or(0, |i| 1u64 << i);
+            if seen & bit == 0 {
                 return Err(ParseError::Missing(name.canonical()));
             }
         }
-        for h in &self.headers {
-            if h.name.is_single_valued() && self.headers.count(&h.name) > 1 {
-                return Err(ParseError::Duplicate(h.name.canonical()));
-            }
-        }
-        for via in self.vias() {
-            via?;
-        }
-        self.from_header()?;
-        self.to_header()?;
-        self.call_id()?;
-        let cseq = self.cseq()?;
-        if let StartLine::Request(r) = &self.start {
+        if let (StartLine::Request(r), Some(cseq)) = (&self.start, cseq) {
             if cseq.method != r.method {
                 return Err(ParseError::CSeqMismatch);
             }
         }
-        self.max_forwards()?;
-        self.expires()?;
-        self.min_expires()?;
-        for c in self.contacts()? {
-            if let crate::header::Contact::Addresses(list) = c {
+        Ok(())
+    }
+}
+
+/// Parses one field value by the grammar of its name.
+fn check_field(
+    field: &HeaderName,
+    name: &'static str,
+    v: &str,
+    cseq: &mut Option<CSeq>,
+) -> Result<(), ParseError> {
+    match field {
+        HeaderName::Via => {
+            for via in Via::parse_list(v) {
+                via?;
+            }
+        }
+        HeaderName::From | HeaderName::To => {
+            NameAddr::parse(v, name)?;
+        }
+        HeaderName::Route | HeaderName::RecordRoute => {
+            for n in NameAddr::parse_list(v, name) {
+                n?;
+            }
+        }
+        HeaderName::Contact => {
+            if let Contact::Addresses(list) = Contact::parse(v)? {
                 for a in &list {
-                    crate::header::contact::contact_expires(a)?;
+                    contact_expires(a)?;
                 }
             }
         }
-        self.name_addrs(&HeaderName::Route)?;
-        self.name_addrs(&HeaderName::RecordRoute)?;
-        self.content_type()?;
-        if let Some(d) = self.optional(&HeaderName::Date)? {
-            parse_date(d)?;
+        HeaderName::CallId => {
+            parse_call_id(v)?;
         }
-        for name in [
-            HeaderName::Require,
-            HeaderName::ProxyRequire,
-            HeaderName::Supported,
-            HeaderName::Unsupported,
-            HeaderName::Allow,
-            HeaderName::AllowEvents,
-        ] {
-            self.tokens(&name)?;
+        HeaderName::CSeq => *cseq = Some(CSeq::parse(v)?),
+        HeaderName::MaxForwards => {
+            parse_max_forwards(v)?;
         }
-        for h in self.headers.all(&HeaderName::Accept) {
-            parse_accept(
-                h.value_str()
-                    .ok_or(ParseError::header("Accept", "not UTF-8"))?,
-            )?;
+        HeaderName::Expires | HeaderName::MinExpires => {
+            parse_delta_seconds(v, name)?;
         }
-        self.event()?;
-        self.subscription_state()?;
-        self.sip_etag()?;
-        self.sip_if_match()?;
-        for name in [
-            HeaderName::WwwAuthenticate,
-            HeaderName::ProxyAuthenticate,
-            HeaderName::Authorization,
-            HeaderName::ProxyAuthorization,
-        ] {
-            self.auth_params(&name)?;
+        HeaderName::ContentType => {
+            MediaType::parse(v, name)?;
         }
-        Ok(())
+        HeaderName::Accept => {
+            parse_accept(v)?;
+        }
+        HeaderName::Date => {
+            parse_date(v)?;
+        }
+        HeaderName::Require
+        | HeaderName::ProxyRequire
+        | HeaderName::Supported
+        | HeaderName::Unsupported
+        | HeaderName::Allow
+        | HeaderName::AllowEvents => {
+            parse_token_list(v, name)?;
+        }
+        HeaderName::Event => {
+            Event::parse(v)?;
+        }
+        HeaderName::SubscriptionState => {
+            SubscriptionState::parse(v)?;
+        }
+        HeaderName::SipETag | HeaderName::SipIfMatch => {
+            parse_etag(v, name)?;
+        }
+        HeaderName::WwwAuthenticate
+        | HeaderName::ProxyAuthenticate
+        | HeaderName::Authorization
+        | HeaderName::ProxyAuthorization => {
+            AuthParams::parse(v, name)?;
+        }
+        _ => {}
     }
+    Ok(())
 }

@@ -45,7 +45,7 @@ fn expected(name: &str) -> Option<ParseError> {
         // §3.3 messages a parser-level check must catch.
         "insuf" => ParseError::Missing("From"),
         // The first repeated single-value field in message order.
-        "multi01" => ParseError::Duplicate("Max-Forwards"),
+        "multi01" => ParseError::Duplicate("CSeq"),
         "mcl01" => ParseError::Duplicate("Content-Length"),
         "test" => ParseError::StartLine(
             "request line must be method, Request-URI and version separated by single spaces",
