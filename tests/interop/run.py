@@ -474,31 +474,25 @@ class Interop:
 
     # our CLI ------------------------------------------------------------------------------
 
-    def cli_account(self, user):
+    def cli_account(self, user, transport):
         return ["--account", aor(user), "--password", password(user),
-                "--server", self.server.address]
+                "--server", self.server.address, "--transport", transport]
 
-    def check_cli_exchange(self, kind):
+    def check_cli_exchange(self, kind, transport):
         """`parley message listen` as grace and `parley message send` as grace, against a real
         client signed in as alice."""
-        listen_log = os.path.join(self.work, f"cli-listen-{kind}.log")
-        listener = spawn([self.server.binary, "message", "listen", *self.cli_account("grace")],
-                         listen_log)
-        peer = Agent(kind, "alice", self.server, "udp", self.work, expect=1, peers=["grace"])
+        listen_log = os.path.join(self.work, f"cli-listen-{kind}-{transport}.log")
+        listener = spawn([self.server.binary, "message", "listen",
+                          *self.cli_account("grace", transport)], listen_log)
+        peer = Agent(kind, "alice", self.server, transport, self.work, expect=1, peers=["grace"])
         try:
             peer.registered()
-            # The listener is signed in once a MESSAGE to grace is answered 200 (not 202:
-            # that would mean stored for later, i.e. not signed in yet). Retry until then.
-            deadline = time.monotonic() + WAIT
-            while True:
-                ev = peer.send("grace", TEXT + " (to cli)")
-                if ev["event"] == "sent" and ev["code"] == 200:
-                    break
-                if time.monotonic() > deadline or ev["event"] != "sent":
-                    raise Failure(f"{peer.name} → parley listen: {ev}\n{tail(read(listen_log))}")
-                time.sleep(0.2)
+            # `parley message listen` says "registered grace@example.test at …" on stderr.
+            wait_for_text(listen_log, f"registered {aor('grace')}", listener)
+            expect_sent(peer.send("grace", TEXT + " (to cli)"), 200)
             wait_for_text(listen_log, TEXT + " (to cli)", listener)
-            status, out = run([self.server.binary, "message", "send", *self.cli_account("grace"),
+            status, out = run([self.server.binary, "message", "send",
+                               *self.cli_account("grace", transport),
                                "--to", aor("alice"), TEXT + " (from cli)"])
             if status != 0:
                 raise Failure(f"parley message send exit {status}:\n{tail(out)}")
@@ -636,8 +630,8 @@ def main():
             ("pjsua2 and pjsua2 exchange UTF-8 messages over TCP", t.check_exchange, "pjsua", "pjsua", "tcp"),
             ("pjsua2 with a wrong password is refused", t.check_refused, "pjsua", "udp"),
             ("baresip with a wrong password is refused", t.check_refused, "baresip", "udp"),
-            ("parley message send/listen and pjsua2 exchange messages", t.check_cli_exchange, "pjsua"),
-            ("parley message send/listen and baresip exchange messages", t.check_cli_exchange, "baresip"),
+            ("parley message send/listen and pjsua2 exchange messages over UDP", t.check_cli_exchange, "pjsua", "udp"),
+            ("parley message send/listen and baresip exchange messages over TCP", t.check_cli_exchange, "baresip", "tcp"),
             ("offline messages survive a restart and reach pjsua2 and baresip at sign-in", t.check_offline),
             ("the server stops cleanly on SIGTERM", t.check_stops),
         ]
