@@ -54,6 +54,14 @@ pub(crate) enum Inbound {
 /// [`CommandSender`].
 pub trait TransactionUser: Send + 'static {
     fn handle_event(&mut self, event: Event, endpoint: &mut EndpointCommands<'_>);
+
+    /// Stream connection `id` has closed: requests can no longer go back over it. A
+    /// registrar that keeps the connection a binding was made on (clients behind NAT are
+    /// reachable no other way) uses it to fall back to the contact address. Called on the
+    /// driver task, after every message received on the connection has been handed over.
+    fn connection_closed(&mut self, id: ConnectionId) {
+        let _ = id;
+    }
 }
 
 /// The endpoint's commands, lent to the transaction user while it handles an event.
@@ -206,7 +214,7 @@ impl EndpointDriver {
             let wake = state.endpoint.poll_timeout();
             tokio::select! {
                 () = &mut shutdown => break,
-                Some(input) = inbound_rx.recv() => state.handle_inbound(input),
+                Some(input) = inbound_rx.recv() => state.handle_inbound(input, &mut tu),
                 Some(command) = commands.recv() => state.handle_command(command),
                 () = sleep_until(wake) => state.endpoint.handle_timeout(Instant::now()),
             }
@@ -254,7 +262,7 @@ struct DriverState {
 }
 
 impl DriverState {
-    fn handle_inbound(&mut self, input: Inbound) {
+    fn handle_inbound<T: TransactionUser>(&mut self, input: Inbound, tu: &mut T) {
         let now = Instant::now();
         match input {
             Inbound::Message { peer, data } => {
@@ -281,7 +289,10 @@ impl DriverState {
                 transport,
                 tls,
             } => self.admit(stream, remote, local, transport, tls),
-            Inbound::Closed { id } => self.connections.remove(id),
+            Inbound::Closed { id } => {
+                self.connections.remove(id);
+                tu.connection_closed(id);
+            }
         }
     }
 

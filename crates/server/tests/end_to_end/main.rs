@@ -5,11 +5,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
+mod phone;
 
 mod connections;
 mod http;
 mod malformed;
+mod messaging;
+mod offline;
 mod options;
 mod random_datagrams;
+mod registrar;
 mod rfc4475;
 mod status_codes;
