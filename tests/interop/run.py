@@ -203,7 +203,8 @@ class Agent:
         self.proc = spawn(args, self.stderr_path, stdin=subprocess.PIPE,
                           stdout=subprocess.PIPE, stderr=open(self.stderr_path, "ab"))
         self.events = queue.Queue()
-        self.seen = []
+        self.seen = []  # every event read, for the evidence of a failure
+        self.backlog = []  # events read but not yet taken by wait()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -216,7 +217,15 @@ class Agent:
         self.events.put({"event": "exited"})
 
     def wait(self, *names, timeout=WAIT):
-        """The next event named one of `names`; Failure on a timeout or on the agent ending."""
+        """The first event not yet taken that is named one of `names` (events can come in
+        either order: a stored message may be delivered before the agent has reported its
+        registration); Failure on a timeout or on the agent ending."""
+        for i, ev in enumerate(self.backlog):
+            if ev["event"] in names:
+                return self.backlog.pop(i)
+            if ev["event"] == "exited":
+                raise Failure(f"{self.name} ended (status {self.proc.wait()}) before "
+                              f"{'/'.join(names)}; saw {self.seen}{self.stderr()}")
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -227,6 +236,7 @@ class Agent:
             self.seen.append(ev)
             if ev["event"] in names:
                 return ev
+            self.backlog.append(ev)  # "exited" stays there too: later waits fail at once
             if ev["event"] == "exited":
                 raise Failure(f"{self.name} ended (status {self.proc.wait()}) before "
                               f"{'/'.join(names)}; saw {self.seen}{self.stderr()}")
