@@ -94,6 +94,14 @@ def free_port(also_next=False):
     raise RuntimeError("no free port")
 
 
+def die_with_parent():
+    """In the child before exec: SIGKILL when the parent (this agent) dies."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class SipMessage:
     """One message of baresip's SIP trace: `PROTO SRC -> DST` then the message itself."""
 
@@ -176,12 +184,14 @@ class Baresip:
 
         self.trace_log = open(a.log, "w", encoding="utf-8") if a.log else None
         # stdbuf: baresip writes the trace with stdio, block-buffered into a pipe otherwise.
+        # baresip stays in this agent's process group (a driver killing the agent's group
+        # kills it too) and gets SIGKILL if the agent dies first (PR_SET_PDEATHSIG).
         self.proc = subprocess.Popen(
             ["stdbuf", "-oL", "baresip", "-f", self.confdir, "-s"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         threading.Thread(target=self._read_trace, daemon=True).start()
         deadline = time.monotonic() + a.timeout
@@ -265,7 +275,7 @@ class Baresip:
             try:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.kill()
                 self.proc.wait()
 
 
@@ -293,6 +303,14 @@ def main():
 
     confdir = tempfile.mkdtemp(prefix="baresip-agent-")
     bs = Baresip(args, confdir)
+
+    def on_term(signum, frame):
+        if bs.proc and bs.proc.poll() is None:
+            bs.proc.kill()
+        shutil.rmtree(confdir, ignore_errors=True)
+        os._exit(EXIT_SETUP)
+
+    signal.signal(signal.SIGTERM, on_term)
     state = {"received": 0, "registered": False, "sending": False}
     # Incoming MESSAGEs seen in the trace, by (Call-ID, CSeq), until baresip answers them.
     pending_in = {}

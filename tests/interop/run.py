@@ -85,12 +85,20 @@ def spawn(args, log_path, stdin=subprocess.DEVNULL, **kw):
 
 
 def kill(proc):
-    if proc.poll() is None:
+    """Ends a process started by spawn() and its group: SIGTERM (the agents clean up, the
+    server shuts down), SIGKILL after 3 s."""
+    if proc.poll() is not None:
+        return
+    for sig, grace in ((signal.SIGTERM, 3), (signal.SIGKILL, None)):
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
+            os.killpg(proc.pid, sig)
         except ProcessLookupError:
             pass
-        proc.wait()
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def run(args, timeout=WAIT, cwd=None, input=None):
