@@ -17,6 +17,7 @@ mod datagram;
 mod driver;
 mod listeners;
 pub mod metric_names;
+pub mod resolve;
 mod seed;
 mod shutdown;
 mod stream;

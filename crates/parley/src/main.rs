@@ -1,6 +1,10 @@
 //! `parley`: the one binary of Parley. `parley serve` runs the server; later, `parley user …`
 //! administers users and the client subcommands talk to a server.
 
+mod cli_client;
+mod cli_message;
+mod cli_register;
+mod cli_user;
 mod config;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -24,6 +28,12 @@ struct Cli {
 enum Command {
     /// Run the server. Flags override the configuration file, which overrides the defaults.
     Serve(ServeArgs),
+    /// Administer user accounts in the data directory.
+    User(cli_user::UserArgs),
+    /// Register an account with its server and stay registered until interrupted.
+    Register(cli_register::RegisterArgs),
+    /// Send or receive instant messages.
+    Message(cli_message::MessageArgs),
 }
 
 /// The flags of `parley serve`; scripts rely on these names.
@@ -77,6 +87,9 @@ fn main() -> ExitCode {
     let Cli { command } = Cli::parse();
     let result = match command {
         Command::Serve(args) => serve(args),
+        Command::User(args) => return cli_user::run(args),
+        Command::Register(args) => return cli_register::run(args),
+        Command::Message(args) => return cli_message::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -238,7 +251,9 @@ mod tests {
             "off",
         ])
         .unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            unreachable!("parsed as serve")
+        };
         assert_eq!(args.domains, ["a.example", "b.example"]);
         assert_eq!(args.sip.len(), 2);
         let mut file = FileConfig::default();
@@ -252,7 +267,9 @@ mod tests {
     #[test]
     fn flags_override_only_what_they_name() {
         let cli = Cli::try_parse_from(["parley", "serve", "--http", "127.0.0.1:9"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            unreachable!("parsed as serve")
+        };
         let mut file = FileConfig::parse("domains = [\"x.example\"]").unwrap();
         apply_flags(&mut file, args);
         assert_eq!(file.domains, ["x.example"]);

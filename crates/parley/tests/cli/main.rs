@@ -1,0 +1,43 @@
+//! The `parley` binary as scripts use it: the user administration commands against a
+//! temporary data directory, and the client commands' errors. Each file is one scenario.
+
+// A failing unwrap is how a test helper reports a broken test environment.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod client_errors;
+mod user_admin;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// `parley` with `args`, with no PARLEY_* variables from the caller's environment.
+pub fn parley(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_parley"));
+    cmd.args(args)
+        .env_remove("PARLEY_ACCOUNT")
+        .env_remove("PARLEY_PASSWORD")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs `parley` and returns (exit code, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+/// `parley user …` on the data directory `data`.
+pub fn user(data: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["user"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--data", data.to_str().unwrap()]);
+    run(&mut parley(&all))
+}
