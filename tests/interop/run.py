@@ -136,15 +136,25 @@ class Server:
         self.http_port = free_port(20000, 60000)
         self.address = f"127.0.0.1:{self.sip_port}"
         self.proc = None
+        self.config = None
 
     def parley(self, *args):
         return run([self.binary, *args, "--data", self.data])
 
     def start(self):
+        """Starts the server with `self.config` (TOML text for --config; None: built-in
+        defaults), which restarts keep."""
+        config = self.config
         offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
+        config_args = []
+        if config is not None:
+            path = os.path.join(os.path.dirname(self.data), "parley.toml")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(config)
+            config_args = ["--config", path]
         self.proc = spawn(
             [
-                self.binary, "serve",
+                self.binary, "serve", *config_args,
                 "--sip", self.address,
                 "--http", f"127.0.0.1:{self.http_port}",
                 "--data", self.data,
@@ -600,6 +610,12 @@ def sipp_logs(cwd):
     return "\n".join(out)
 
 
+# parley.example.toml documents this setting.
+LEGACY_CLIENTS_CONFIG = """[auth]
+algorithms = ["MD5"]
+"""
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-k", action="append", default=[], help="run only checks naming this")
@@ -640,6 +656,24 @@ def main():
             if status != 0:
                 print(f"interop: FAIL parley user add {aor(user)}\n" + tail(out))
                 return 1
+        # First the server as shipped: digest challenges offer SHA-256, then MD5 (RFC 8760).
+        # pjsua2 and our own client pick SHA-256.
+        t.server.start()
+        default_checks = [
+            ("[default auth] sipsak OPTIONS over UDP gets 200", t.check_sipsak_options, "udp"),
+            ("[default auth] pjsua2 and pjsua2 exchange UTF-8 messages over UDP", t.check_exchange, "pjsua", "pjsua", "udp"),
+            ("[default auth] parley message send/listen and pjsua2 exchange messages over TCP", t.check_cli_exchange, "pjsua", "tcp"),
+            ("[default auth] pjsua2 with a wrong password is refused", t.check_refused, "pjsua", "udp"),
+        ]
+        for name, fn, *args in default_checks:
+            if opts.k and not any(k in name for k in opts.k):
+                continue
+            t.check(name, fn, *args)
+        t.server.stop()
+        # Then with MD5 only, the setting an operator needs for clients that know only MD5:
+        # baresip 1.0 refuses to register when any SHA-256 challenge is present, and sipp and
+        # sipsak answer only the first challenge.
+        t.server.config = LEGACY_CLIENTS_CONFIG
         t.server.start()
 
         checks = [
