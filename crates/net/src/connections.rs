@@ -18,6 +18,8 @@ pub(crate) struct ConnectionEntry {
     pub(crate) transport: Transport,
     pub(crate) remote: SocketAddr,
     pub(crate) outbound: mpsc::Sender<Outbound>,
+    /// The peer has closed its side; the transaction user has been told.
+    pub(crate) finished: bool,
 }
 
 /// Why a connection was not admitted; the label of the refusal counter.
@@ -82,6 +84,7 @@ impl ConnectionTable {
                 transport,
                 remote,
                 outbound,
+                finished: false,
             },
         );
         self.by_remote.insert((transport, remote), id);
@@ -89,10 +92,19 @@ impl ConnectionTable {
         Ok((id, rx))
     }
 
-    pub(crate) fn remove(&mut self, id: ConnectionId) {
-        let Some(entry) = self.by_id.remove(&id) else {
-            return;
-        };
+    /// Notes that the peer of `id` has closed its side; whether this is news.
+    pub(crate) fn mark_finished(&mut self, id: ConnectionId) -> bool {
+        match self.by_id.get_mut(&id) {
+            Some(entry) if !entry.finished => {
+                entry.finished = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn remove(&mut self, id: ConnectionId) -> Option<ConnectionEntry> {
+        let entry = self.by_id.remove(&id)?;
         let key = (entry.transport, entry.remote);
         if self.by_remote.get(&key) == Some(&id) {
             self.by_remote.remove(&key);
@@ -104,6 +116,7 @@ impl ConnectionTable {
             }
         }
         self.publish_gauge();
+        Some(entry)
     }
 
     pub(crate) fn get(&self, id: ConnectionId) -> Option<&ConnectionEntry> {

@@ -44,6 +44,9 @@ pub(crate) enum Inbound {
         transport: Transport,
         tls: Option<TlsAcceptor>,
     },
+    /// The peer closed its side of a connection (end of stream); the connection lingers a
+    /// moment so that answers still in flight can be written.
+    PeerFinished { id: ConnectionId },
     /// A connection's task has ended.
     Closed { id: ConnectionId },
 }
@@ -54,6 +57,15 @@ pub(crate) enum Inbound {
 /// [`CommandSender`].
 pub trait TransactionUser: Send + 'static {
     fn handle_event(&mut self, event: Event, endpoint: &mut EndpointCommands<'_>);
+
+    /// Stream connection `id` has closed, or its peer has closed its side: requests can no
+    /// longer go back over it. A registrar that keeps the connection a binding was made on
+    /// (clients behind NAT are reachable no other way) uses it to fall back to the contact
+    /// address. Called once per connection, on the driver task, after every message
+    /// received on the connection has been handed over.
+    fn connection_closed(&mut self, id: ConnectionId) {
+        let _ = id;
+    }
 }
 
 /// The endpoint's commands, lent to the transaction user while it handles an event.
@@ -206,7 +218,7 @@ impl EndpointDriver {
             let wake = state.endpoint.poll_timeout();
             tokio::select! {
                 () = &mut shutdown => break,
-                Some(input) = inbound_rx.recv() => state.handle_inbound(input),
+                Some(input) = inbound_rx.recv() => state.handle_inbound(input, &mut tu),
                 Some(command) = commands.recv() => state.handle_command(command),
                 () = sleep_until(wake) => state.endpoint.handle_timeout(Instant::now()),
             }
@@ -254,7 +266,7 @@ struct DriverState {
 }
 
 impl DriverState {
-    fn handle_inbound(&mut self, input: Inbound) {
+    fn handle_inbound<T: TransactionUser>(&mut self, input: Inbound, tu: &mut T) {
         let now = Instant::now();
         match input {
             Inbound::Message { peer, data } => {
@@ -281,7 +293,16 @@ impl DriverState {
                 transport,
                 tls,
             } => self.admit(stream, remote, local, transport, tls),
-            Inbound::Closed { id } => self.connections.remove(id),
+            Inbound::PeerFinished { id } => {
+                if self.connections.mark_finished(id) {
+                    tu.connection_closed(id);
+                }
+            }
+            Inbound::Closed { id } => {
+                if self.connections.remove(id).is_some_and(|e| !e.finished) {
+                    tu.connection_closed(id);
+                }
+            }
         }
     }
 

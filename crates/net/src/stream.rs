@@ -153,6 +153,9 @@ impl StreamTask {
                     if read? == 0 {
                         reading = false;
                         deadline = Instant::now() + CLOSE_GRACE;
+                        // The peer is done with the connection: requests must not be sent
+                        // over it any more, even while late answers may still be written.
+                        let _ = self.inbound.send(Inbound::PeerFinished { id: self.id }).await;
                         continue;
                     }
                     deadline = Instant::now() + idle;

@@ -1,7 +1,10 @@
 //! The configuration file (TOML) and how flags override it. Every option has a default, the
 //! one `parley.example.toml` documents; unknown keys are refused so typos do not pass silently.
 
-use parley_server::{ServerConfig, TlsSettings};
+use parley_server::{
+    AuthSettings, MessagingSettings, RegistrarSettings, ServerConfig, TlsSettings,
+};
+use parley_sip::auth::Algorithm;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -26,6 +29,12 @@ pub enum ConfigError {
     TlsHalf,
     #[error("{0} must be greater than zero")]
     Zero(&'static str),
+    #[error("registrar.min_expires_secs ({min}) must not exceed registrar.max_expires_secs ({max}), nor 3600")]
+    ExpiresRange { min: u32, max: u32 },
+    #[error("registrar.default_expires_secs ({default}) must lie between min_expires_secs and max_expires_secs")]
+    DefaultExpires { default: u32 },
+    #[error("auth.algorithms must list SHA-256 and/or MD5, each once (got {0:?})")]
+    Algorithms(Vec<String>),
 }
 
 /// The whole file.
@@ -41,6 +50,77 @@ pub struct FileConfig {
     pub sip: SipSection,
     pub tls: TlsSection,
     pub http: HttpSection,
+    pub auth: AuthSection,
+    pub registrar: RegistrarSection,
+    pub messaging: MessagingSection,
+}
+
+/// `[auth]`: digest authentication (RFC 3261 §22).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSection {
+    /// `--auth on|off`. Off only for benchmarks.
+    pub enabled: bool,
+    pub nonce_lifetime_secs: u64,
+    /// `SHA-256` and/or `MD5`, most preferred first.
+    pub algorithms: Vec<String>,
+}
+
+/// `[registrar]`: registration intervals and limits (RFC 3261 §10.3).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrarSection {
+    pub min_expires_secs: u32,
+    pub max_expires_secs: u32,
+    pub default_expires_secs: u32,
+    pub max_contacts: usize,
+    pub purge_interval_secs: u64,
+}
+
+/// `[messaging]`: MESSAGE relay and offline store-and-forward (RFC 3428).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MessagingSection {
+    pub max_body_bytes: usize,
+    pub offline_limit_per_user: usize,
+    pub retry_interval_secs: u64,
+    pub max_retry_interval_secs: u64,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        let a = AuthSettings::default();
+        AuthSection {
+            enabled: a.enabled,
+            nonce_lifetime_secs: a.nonce_lifetime.as_secs(),
+            algorithms: a.algorithms.iter().map(|a| a.as_str().to_owned()).collect(),
+        }
+    }
+}
+
+impl Default for RegistrarSection {
+    fn default() -> Self {
+        let r = RegistrarSettings::default();
+        RegistrarSection {
+            min_expires_secs: r.min_expires,
+            max_expires_secs: r.max_expires,
+            default_expires_secs: r.default_expires,
+            max_contacts: r.max_contacts,
+            purge_interval_secs: r.purge_interval.as_secs(),
+        }
+    }
+}
+
+impl Default for MessagingSection {
+    fn default() -> Self {
+        let m = MessagingSettings::default();
+        MessagingSection {
+            max_body_bytes: m.max_body_size,
+            offline_limit_per_user: m.offline_limit,
+            retry_interval_secs: m.retry_interval.as_secs(),
+            max_retry_interval_secs: m.max_retry_interval.as_secs(),
+        }
+    }
 }
 
 /// `[sip]`: listeners, limits and timers.
@@ -93,6 +173,9 @@ impl Default for FileConfig {
             sip: SipSection::default(),
             tls: TlsSection::default(),
             http: HttpSection::default(),
+            auth: AuthSection::default(),
+            registrar: RegistrarSection::default(),
+            messaging: MessagingSection::default(),
         }
     }
 }
@@ -172,11 +255,44 @@ impl FileConfig {
             ("sip.t1_ms", s.t1_ms),
             ("sip.t2_ms", s.t2_ms),
             ("sip.t4_ms", s.t4_ms),
+            ("auth.nonce_lifetime_secs", self.auth.nonce_lifetime_secs),
+            ("registrar.max_contacts", self.registrar.max_contacts as u64),
+            (
+                "registrar.purge_interval_secs",
+                self.registrar.purge_interval_secs,
+            ),
+            (
+                "messaging.offline_limit_per_user",
+                self.messaging.offline_limit_per_user as u64,
+            ),
+            (
+                "messaging.retry_interval_secs",
+                self.messaging.retry_interval_secs,
+            ),
+            (
+                "messaging.max_retry_interval_secs",
+                self.messaging.max_retry_interval_secs,
+            ),
         ] {
             if value == 0 {
                 return Err(ConfigError::Zero(name));
             }
         }
+        let r = &self.registrar;
+        if r.min_expires_secs > r.max_expires_secs || r.min_expires_secs > 3600 {
+            return Err(ConfigError::ExpiresRange {
+                min: r.min_expires_secs,
+                max: r.max_expires_secs,
+            });
+        }
+        if r.default_expires_secs < r.min_expires_secs
+            || r.default_expires_secs > r.max_expires_secs
+        {
+            return Err(ConfigError::DefaultExpires {
+                default: r.default_expires_secs,
+            });
+        }
+        let algorithms = auth_algorithms(&self.auth.algorithms)?;
         let tls = match (self.tls.cert, self.tls.key) {
             (Some(cert), Some(key)) => Some(TlsSettings {
                 listen: self.tls.listen,
@@ -192,6 +308,24 @@ impl FileConfig {
             tls,
             http: self.http.listen,
             data_dir: self.data,
+            auth: AuthSettings {
+                enabled: self.auth.enabled,
+                nonce_lifetime: Duration::from_secs(self.auth.nonce_lifetime_secs),
+                algorithms,
+            },
+            registrar: RegistrarSettings {
+                min_expires: r.min_expires_secs,
+                max_expires: r.max_expires_secs,
+                default_expires: r.default_expires_secs,
+                max_contacts: r.max_contacts,
+                purge_interval: Duration::from_secs(r.purge_interval_secs),
+            },
+            messaging: MessagingSettings {
+                max_body_size: self.messaging.max_body_bytes,
+                offline_limit: self.messaging.offline_limit_per_user,
+                retry_interval: Duration::from_secs(self.messaging.retry_interval_secs),
+                max_retry_interval: Duration::from_secs(self.messaging.max_retry_interval_secs),
+            },
             ..ServerConfig::default()
         };
         server.limits.max_message_size = s.max_message_size;
@@ -208,6 +342,22 @@ impl FileConfig {
         server.timers.t4 = Duration::from_millis(s.t4_ms);
         Ok(server)
     }
+}
+
+/// The digest algorithms named in `[auth] algorithms`.
+fn auth_algorithms(names: &[String]) -> Result<Vec<Algorithm>, ConfigError> {
+    let bad = || ConfigError::Algorithms(names.to_vec());
+    let mut out = Vec::new();
+    for name in names {
+        match Algorithm::parse(name) {
+            Some(a @ (Algorithm::Sha256 | Algorithm::Md5)) if !out.contains(&a) => out.push(a),
+            _ => return Err(bad()),
+        }
+    }
+    if out.is_empty() {
+        return Err(bad());
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -242,5 +392,59 @@ mod tests {
             zero.into_server_config(),
             Err(ConfigError::Zero(_))
         ));
+        assert!(FileConfig::parse("[auth]\nenable = false").is_err());
+        let range = FileConfig::parse("[registrar]\nmin_expires_secs = 4000").unwrap();
+        assert!(matches!(
+            range.into_server_config(),
+            Err(ConfigError::ExpiresRange { .. })
+        ));
+        for bad in [
+            "[]",
+            "[\"SHA-512-256\"]",
+            "[\"MD5\", \"md5\"]",
+            "[\"MD5-sess\"]",
+        ] {
+            let file = FileConfig::parse(&format!("[auth]\nalgorithms = {bad}")).unwrap();
+            assert!(
+                matches!(file.into_server_config(), Err(ConfigError::Algorithms(_))),
+                "{bad}"
+            );
+        }
+        let md5_first = FileConfig::parse("[auth]\nalgorithms = [\"MD5\", \"SHA-256\"]")
+            .unwrap()
+            .into_server_config()
+            .unwrap();
+        assert_eq!(
+            md5_first.auth.algorithms,
+            [Algorithm::Md5, Algorithm::Sha256]
+        );
+        let default = FileConfig::parse("[registrar]\ndefault_expires_secs = 10").unwrap();
+        assert!(matches!(
+            default.into_server_config(),
+            Err(ConfigError::DefaultExpires { .. })
+        ));
+    }
+
+    #[test]
+    fn service_sections_reach_the_server_config() {
+        let file = FileConfig::parse(
+            "[auth]\nenabled = false\nnonce_lifetime_secs = 60\n\
+             [registrar]\nmin_expires_secs = 30\nmax_expires_secs = 600\ndefault_expires_secs = 300\n\
+             [messaging]\nmax_body_bytes = 1000\noffline_limit_per_user = 5\n",
+        )
+        .unwrap();
+        let config = file.into_server_config().unwrap();
+        assert!(!config.auth.enabled);
+        assert_eq!(config.auth.nonce_lifetime, Duration::from_secs(60));
+        assert_eq!(
+            (
+                config.registrar.min_expires,
+                config.registrar.max_expires,
+                config.registrar.default_expires
+            ),
+            (30, 600, 300)
+        );
+        assert_eq!(config.messaging.max_body_size, 1000);
+        assert_eq!(config.messaging.offline_limit, 5);
     }
 }

@@ -7,7 +7,7 @@ mod cli_register;
 mod cli_user;
 mod config;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use config::{ConfigError, FileConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -69,6 +69,18 @@ struct ServeArgs {
     /// [default: info].
     #[arg(long, value_name = "FILTER")]
     log_level: Option<String>,
+    /// Digest authentication of REGISTER and of requests from local users [default: on].
+    /// `off` lets anyone register and send as anyone: for benchmarks only (a warning is
+    /// logged at start).
+    #[arg(long, value_name = "on|off")]
+    auth: Option<Switch>,
+}
+
+/// An on/off flag value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Switch {
+    On,
+    Off,
 }
 
 fn main() -> ExitCode {
@@ -155,6 +167,9 @@ fn apply_flags(file: &mut FileConfig, args: ServeArgs) {
     if let Some(level) = args.log_level {
         file.log_level = level;
     }
+    if let Some(auth) = args.auth {
+        file.auth.enabled = auth == Switch::On;
+    }
 }
 
 fn init_logging(filter: &str) -> Result<(), ServeError> {
@@ -232,6 +247,8 @@ mod tests {
             "parley.toml",
             "--log-level",
             "debug",
+            "--auth",
+            "off",
         ])
         .unwrap();
         let Command::Serve(args) = cli.command else {
@@ -244,6 +261,7 @@ mod tests {
         let config = file.into_server_config().unwrap();
         assert_eq!(config.tls.unwrap().cert, PathBuf::from("cert.pem"));
         assert_eq!(config.data_dir, PathBuf::from("d"));
+        assert!(!config.auth.enabled);
     }
 
     #[test]
@@ -256,5 +274,9 @@ mod tests {
         apply_flags(&mut file, args);
         assert_eq!(file.domains, ["x.example"]);
         assert_eq!(file.http.listen.port(), 9);
+        assert!(
+            file.auth.enabled,
+            "authentication stays on unless turned off"
+        );
     }
 }

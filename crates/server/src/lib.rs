@@ -1,33 +1,57 @@
 //! # parley-server
 //!
-//! The services of Parley behind the SIP endpoint. Today: the [`router::Router`], which
-//! answers every request as RFC 3261 prescribes for a server that serves no users yet
-//! (OPTIONS to itself, `403`/`404`/`416`/`420`/`483`/`501` otherwise), Prometheus metrics and
-//! the HTTP listener. The registrar, proxy, IM and presence services join the router here.
+//! The services of Parley behind the SIP endpoint:
+//! - [`router::Router`]: the stateless checks of RFC 3261 §16.3 / §8.2 and the choice of
+//!   handler (registrar, proxy, or an answer at once);
+//! - [`service::SipService`]: the transaction user on the driver task, which never blocks;
+//! - [`inbound`]: one task per request handed over: authentication ([`auth`]), store lookups
+//!   on the blocking pool, then the owner of the state it changes;
+//! - [`registrar`]: bindings (RFC 3261 §10), applied one REGISTER at a time per address of
+//!   record;
+//! - [`proxy`]: the stateful forking proxy (§16), one task owning every forking context;
+//! - [`im`]: page-mode MESSAGE rules and offline store-and-forward (RFC 3428);
+//! - Prometheus [`metrics`] and the [`http`] listener.
+//!
+//! Durable state lives in a `parley_store::Store` (SQLite in the data directory by default).
 //!
 //! [`Server::bind`] binds every listener (so the bound addresses, port 0 included, are known
 //! and become part of the server's domain) and [`Server::run`] serves until shutdown.
 
+pub mod auth;
+pub mod clock;
 pub mod config;
+pub mod context;
 pub mod domains;
 pub mod http;
+pub mod im;
+pub mod inbound;
 pub mod metrics;
+pub mod proxy;
+pub mod registrar;
 pub mod router;
+pub mod secret;
 pub mod service;
 
-pub use config::{ServerConfig, TlsSettings};
+pub use config::{AuthSettings, MessagingSettings, RegistrarSettings, ServerConfig, TlsSettings};
 
+use context::ServerContext;
 use domains::LocalDomains;
+use im::offline::{OfflineHandle, OfflineReceiver};
 use parley_net::tls::TlsConfigError;
 use parley_net::{BindError, EndpointDriver, ListenerSet};
 use parley_sip::{EndpointConfig, Transport};
+use parley_store::{SqliteStore, Store, StoreError};
+use proxy::task::ProxyTask;
+use proxy::ProxyHandle;
+use registrar::{RegisterJob, RegistrarHandle};
 use router::Router;
 use service::SipService;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 /// The `Server` header field and the product in what the endpoint generates (RFC 3261 §20.35).
 pub const SERVER_TOKEN: &str = concat!("Parley/", env!("CARGO_PKG_VERSION"));
@@ -49,6 +73,17 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Secret(#[from] secret::SecretError),
+}
+
+fn create_data_dir(config: &ServerConfig) -> Result<(), StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })
 }
 
 /// How long shutdown waits for each listener to finish its work.
@@ -91,16 +126,37 @@ pub struct Server {
     service: SipService,
     http: TcpListener,
     addrs: BoundAddrs,
+    ctx: Arc<ServerContext>,
+    background: Background,
+}
+
+/// The tasks that own state, started by [`Server::run`].
+#[derive(Debug)]
+struct Background {
+    proxy: ProxyTask,
+    registrar: mpsc::Receiver<RegisterJob>,
+    offline: OfflineReceiver,
 }
 
 impl Server {
-    /// Creates the data directory, loads the TLS certificate and binds every listener,
-    /// logging one line per listener.
+    /// Creates the data directory, opens the SQLite store in it, loads the TLS certificate
+    /// and binds every listener, logging one line per listener.
     pub async fn bind(config: ServerConfig) -> Result<Server, StartError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
-            path: config.data_dir.clone(),
-            source,
-        })?;
+        create_data_dir(&config)?;
+        let dir = config.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&dir))
+            .await
+            .unwrap_or(Err(StoreError::Closed))?;
+        tracing::info!(path = %store.path().display(), "store open");
+        Server::bind_with_store(config, Arc::new(store)).await
+    }
+
+    /// [`Server::bind`] with a store of the caller's (tests use the in-memory one).
+    pub async fn bind_with_store(
+        config: ServerConfig,
+        store: Arc<dyn Store>,
+    ) -> Result<Server, StartError> {
+        create_data_dir(&config)?;
         let tls = match &config.tls {
             Some(t) => vec![(
                 t.listen,
@@ -138,19 +194,63 @@ impl Server {
             max_transactions: config.max_transactions,
             ..EndpointConfig::default()
         };
+        let auth = if config.auth.enabled {
+            let secret = secret::load_or_create(&config.data_dir)?;
+            Some(auth::DigestAuth::new(
+                &secret,
+                rand::random(),
+                config.auth.nonce_lifetime,
+                &config.auth.algorithms,
+            ))
+        } else {
+            tracing::warn!(
+                "authentication is OFF: anyone can register as and send as any user (benchmarks only)"
+            );
+            None
+        };
+        let driver = EndpointDriver::new(listeners, endpoint, config.net);
+        let commands = driver.command_sender();
+        let (proxy, proxy_inputs) = ProxyHandle::channel();
+        let (registrations, registrar) = RegistrarHandle::channel();
+        let (offline, offline_inputs) = OfflineHandle::channel();
+        let server_token = bytes::Bytes::from_static(SERVER_TOKEN.as_bytes());
+        let ctx = Arc::new(ServerContext {
+            store,
+            commands: commands.clone(),
+            domains: domains.clone(),
+            auth,
+            registrar: config.registrar,
+            messaging: config.messaging,
+            server_token: server_token.clone(),
+            listeners: sip.clone(),
+            proxy,
+            registrations,
+            offline,
+        });
         Ok(Server {
-            driver: EndpointDriver::new(listeners, endpoint, config.net),
-            service: SipService::new(Router::new(domains, SERVER_TOKEN)),
+            driver,
+            service: SipService::new(Router::new(domains, SERVER_TOKEN), ctx.clone()),
             http,
             addrs: BoundAddrs {
-                sip,
+                sip: sip.clone(),
                 http: http_addr,
             },
+            background: Background {
+                proxy: ProxyTask::new(proxy_inputs, commands, sip, server_token),
+                registrar,
+                offline: offline_inputs,
+            },
+            ctx,
         })
     }
 
     pub fn addrs(&self) -> &BoundAddrs {
         &self.addrs
+    }
+
+    /// The store the server uses.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.ctx.store.clone()
     }
 
     /// Serves until `shutdown` completes; then stops accepting, lets the HTTP requests and SIP
@@ -167,6 +267,25 @@ impl Server {
             metrics::prometheus().clone(),
             stopped(stop_rx.clone()),
         ));
+        let Background {
+            proxy,
+            registrar,
+            offline,
+        } = self.background;
+        let background = [
+            tokio::spawn(proxy.run(stopped(stop_rx.clone()))),
+            tokio::spawn(registrar::run(
+                self.ctx.clone(),
+                registrar,
+                stopped(stop_rx.clone()),
+            )),
+            tokio::spawn(im::offline::run(
+                self.ctx.clone(),
+                offline,
+                stopped(stop_rx.clone()),
+            )),
+            tokio::spawn(registrar::purge(self.ctx.clone(), stopped(stop_rx.clone()))),
+        ];
         let mut sip = tokio::spawn(self.driver.run(self.service, stopped(stop_rx)));
         let mut failure = None;
         tokio::select! {
@@ -188,6 +307,11 @@ impl Server {
         }
         if !http.is_finished() && tokio::time::timeout(SHUTDOWN_LIMIT, http).await.is_err() {
             tracing::warn!("the HTTP listener did not stop in time");
+        }
+        for task in background {
+            if tokio::time::timeout(SHUTDOWN_LIMIT, task).await.is_err() {
+                tracing::warn!("a service task did not stop in time");
+            }
         }
         tracing::info!("stopped");
         failure.map_or(Ok(()), Err)

@@ -17,6 +17,18 @@ pub const SIP_REJECTED: &str = "parley_sip_rejected_total";
 pub const SIP_STRAY_RESPONSES: &str = "parley_sip_stray_responses_total";
 /// Counter: requests refused with `503` because the transaction table was full.
 pub const SIP_OVERLOADED: &str = "parley_sip_overloaded_total";
+/// Counter: REGISTERs answered by the registrar; label `class` of the answer.
+pub const REGISTRATIONS: &str = "parley_registrations_total";
+/// Counter: request copies sent by the proxy (one per branch).
+pub const PROXY_FORWARDED: &str = "parley_proxy_forwarded_total";
+/// Counter: requests refused with `482 Loop Detected`.
+pub const PROXY_LOOPS: &str = "parley_proxy_loops_total";
+/// Counter: MESSAGEs stored for offline delivery.
+pub const OFFLINE_STORED: &str = "parley_offline_messages_stored_total";
+/// Counter: stored MESSAGEs delivered (answered 2xx) and deleted.
+pub const OFFLINE_DELIVERED: &str = "parley_offline_messages_delivered_total";
+/// Counter: deliveries of stored MESSAGEs that failed and will be retried.
+pub const OFFLINE_FAILED_ATTEMPTS: &str = "parley_offline_delivery_failures_total";
 
 /// The process's Prometheus handle. The first call installs the global recorder; servers
 /// started later in the same process (tests) share it.
@@ -43,6 +55,18 @@ fn describe() {
     describe_counter!(
         SIP_OVERLOADED,
         "requests refused with 503 because too many transactions were alive"
+    );
+    describe_counter!(
+        REGISTRATIONS,
+        "REGISTERs answered by the registrar, by class"
+    );
+    describe_counter!(PROXY_FORWARDED, "request copies forwarded by the proxy");
+    describe_counter!(PROXY_LOOPS, "requests refused as looping (482)");
+    describe_counter!(OFFLINE_STORED, "MESSAGEs stored for offline delivery");
+    describe_counter!(OFFLINE_DELIVERED, "stored MESSAGEs delivered and deleted");
+    describe_counter!(
+        OFFLINE_FAILED_ATTEMPTS,
+        "failed deliveries of stored MESSAGEs (retried later)"
     );
     describe_gauge!(net::CONNECTIONS_OPEN, "TCP and TLS connections open");
     describe_counter!(

@@ -1,5 +1,6 @@
-//! What the server answers to a request: a pure function of the request and the server's
-//! domains, so that every rule is unit-tested without sockets.
+//! What the server does with a request: answer it at once, or hand it to the registrar or
+//! the proxy. A pure function of the request and the server's domains, so that every rule is
+//! unit-tested without sockets.
 //!
 //! The checks run in the order RFC 3261 gives for an element that may act as a proxy
 //! (§16.3) and as a UAS (§8.2), each answering with the first failure:
@@ -11,22 +12,31 @@
 //!    Extension` listing them in `Unsupported` (§16.3 step 5, §8.2.2.3; RFC 4475 §3.3.5).
 //!    CANCEL is exempt (§8.2.2.3: those fields are ignored in CANCEL).
 //! 4. A method we do not know: `501 Not Implemented` with `Allow` (§8.2.1).
-//! 5. CANCEL: `200` when it matches an INVITE server transaction, `481` otherwise (§9.2).
-//!    Every INVITE is answered at once, so there is never a pending one to end with `487`.
-//! 6. A Request-URI host that is not ours: `403 Forbidden` (no relaying; §16.5 would forward).
-//! 7. A user at one of our domains: `404 Not Found` (§16.5: no registered location; no users
-//!    exist yet).
-//! 8. Addressed to the server itself (no user part): OPTIONS gets `200` with our capabilities
-//!    (§11.2); BYE `481` (no dialog, §15.1.2); any other method `501` with `Allow`.
+//! 5. CANCEL: `200` when it matches an INVITE server transaction (the proxy then ends the
+//!    INVITE with `487`), `481` otherwise (§9.2, §16.10).
+//! 6. REGISTER for one of our domains: the registrar (§10.3 step 2); for another: `403`.
+//! 7. A top Route naming us: the proxy, which removes it and routes along the rest (§16.4).
+//! 8. A Request-URI host that is not ours: `403 Forbidden` (no relaying; §16.5 would forward).
+//! 9. A user at one of our domains: the proxy (§16.5), which answers `404` for unknown users.
+//!    A telephone number: `404` (no numbers are routed).
+//! 10. Addressed to the server itself (no user part): OPTIONS gets `200` with our capabilities
+//!     (§11.2); BYE `481` (no dialog, §15.1.2); other methods `405 Method Not Allowed` with
+//!     `Allow` (§21.4.6: known, but not for this URI).
 //!
-//! ACK is never answered (§17.2.1, §13.3.1.4): it is absorbed.
+//! ACK is never answered (§17.2.1, §13.3.1.4): a stray one is absorbed, one that follows our
+//! Route goes to the proxy.
 
 use crate::domains::LocalDomains;
 use bytes::Bytes;
-use parley_sip::{HeaderName, Message, Method, Uri};
+use parley_sip::{HeaderName, Message, Method, SipUri, Uri};
 
-/// Methods the server handles in some way, for `Allow` (§20.5).
-pub const ALLOWED_METHODS: &str = "OPTIONS, ACK, CANCEL, BYE";
+/// Methods the server accepts for the Request-URIs it serves, for `Allow` (§20.5): as a
+/// registrar, as a proxy (which relays any method to users; these are the ones it knows),
+/// and as a UAS for OPTIONS.
+pub const ALLOWED_METHODS: &str =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, SUBSCRIBE, NOTIFY, PUBLISH";
+/// Methods addressed to the server itself (no user part) that it serves.
+pub const SERVER_METHODS: &str = "OPTIONS, REGISTER, ACK, CANCEL, BYE";
 /// Option tags of extensions the server supports (§19.2); none yet.
 pub const SUPPORTED_OPTION_TAGS: &[&str] = &[];
 /// Body types the server accepts (§20.1: an empty `Accept` means none); none yet.
@@ -39,6 +49,10 @@ pub enum Decision {
     Respond(Message),
     /// Send nothing (ACK).
     Absorb,
+    /// A REGISTER for one of our domains: the registrar's.
+    Register,
+    /// For a user of ours, or along a route set we are part of: the proxy's.
+    Proxy,
 }
 
 /// Decides the answer to each request from the server's domains.
@@ -71,6 +85,21 @@ impl Answer {
             headers: vec![(HeaderName::Allow, ALLOWED_METHODS.to_owned())],
         }
     }
+
+    fn not_allowed() -> Answer {
+        Answer {
+            code: 405,
+            reason: "Method Not Allowed",
+            headers: vec![(HeaderName::Allow, SERVER_METHODS.to_owned())],
+        }
+    }
+}
+
+/// What the rules decided before a response is built.
+enum Verdict {
+    Answer(Answer),
+    Register,
+    Proxy,
 }
 
 impl Router {
@@ -94,9 +123,16 @@ impl Router {
             return Decision::Absorb;
         };
         if *method == Method::Ack {
-            return Decision::Absorb;
+            return match self.top_route_is_us(request) {
+                true => Decision::Proxy,
+                false => Decision::Absorb,
+            };
         }
-        let answer = self.answer(request, method, cancels_transaction);
+        let answer = match self.answer(request, method, cancels_transaction) {
+            Verdict::Answer(a) => a,
+            Verdict::Register => return Decision::Register,
+            Verdict::Proxy => return Decision::Proxy,
+        };
         let mut response = request.response(answer.code, answer.reason, Some(to_tag));
         for (name, value) in answer.headers {
             response.headers.push(name, Bytes::from(value));
@@ -108,44 +144,93 @@ impl Router {
         Decision::Respond(response)
     }
 
-    fn answer(&self, request: &Message, method: &Method, cancels_transaction: bool) -> Answer {
+    fn answer(&self, request: &Message, method: &Method, cancels_transaction: bool) -> Verdict {
         let Some(uri) = request.uri() else {
-            return Answer::plain(400, "Bad Request (no Request-URI)");
+            return Verdict::Answer(Answer::plain(400, "Bad Request (no Request-URI)"));
         };
+        Verdict::Answer(
+            match self.check(request, method, uri, cancels_transaction) {
+                Ok(verdict) => return verdict,
+                Err(answer) => answer,
+            },
+        )
+    }
+
+    /// Steps 1–10 of the module docs: `Err` is an answer.
+    fn check(
+        &self,
+        request: &Message,
+        method: &Method,
+        uri: &Uri,
+        cancels_transaction: bool,
+    ) -> Result<Verdict, Answer> {
         if matches!(uri, Uri::Other { .. }) {
-            return Answer::plain(416, "Unsupported URI Scheme");
+            return Err(Answer::plain(416, "Unsupported URI Scheme"));
         }
         if request.max_forwards().ok().flatten() == Some(0) {
-            return Answer::plain(483, "Too Many Hops");
+            return Err(Answer::plain(483, "Too Many Hops"));
         }
         if *method != Method::Cancel {
             let unsupported = unsupported_option_tags(request);
             if !unsupported.is_empty() {
-                return Answer {
+                return Err(Answer {
                     code: 420,
                     reason: "Bad Extension",
                     headers: vec![(HeaderName::Unsupported, unsupported.join(", "))],
-                };
+                });
             }
         }
         if matches!(method, Method::Extension(_)) {
-            return Answer::not_implemented();
+            return Err(Answer::not_implemented());
         }
         if *method == Method::Cancel {
-            return match cancels_transaction {
+            return Err(match cancels_transaction {
                 true => Answer::plain(200, "OK"),
                 false => Answer::plain(481, "Call/Transaction Does Not Exist"),
+            });
+        }
+        if *method == Method::Register {
+            return match self.target(uri) {
+                Target::Elsewhere => Err(Answer::plain(403, "Forbidden (not a local domain)")),
+                _ => Ok(Verdict::Register),
             };
         }
+        if self.top_route_is_us(request) {
+            return Ok(Verdict::Proxy);
+        }
         match self.target(uri) {
-            Target::Elsewhere => Answer::plain(403, "Forbidden (not a local domain)"),
-            Target::User => Answer::plain(404, "Not Found"),
-            Target::Server => match method {
+            Target::Elsewhere => Err(Answer::plain(403, "Forbidden (not a local domain)")),
+            Target::User if matches!(uri, Uri::Tel(_)) => Err(Answer::plain(404, "Not Found")),
+            Target::User => Ok(Verdict::Proxy),
+            Target::Server => Err(match method {
                 Method::Options => capabilities(),
                 Method::Bye => Answer::plain(481, "Call/Transaction Does Not Exist"),
-                _ => Answer::not_implemented(),
-            },
+                _ => Answer::not_allowed(),
+            }),
         }
+    }
+
+    /// Whether a URI names this server (not a user of it): the URIs we put in Record-Route,
+    /// or a Route an outbound-proxy client preloads.
+    pub fn is_us(&self, uri: &SipUri) -> bool {
+        uri.user.is_none() && self.domains.is_local(&uri.host, uri.port)
+    }
+
+    /// Whether the request's first Route names us (§16.4), or its Request-URI is one of our
+    /// Record-Route values put there by a strict router.
+    fn top_route_is_us(&self, request: &Message) -> bool {
+        let strict = request
+            .uri()
+            .and_then(Uri::as_sip)
+            .is_some_and(|u| u.param("lr").is_some() && self.is_us(u))
+            && request.headers.get(&HeaderName::Route).is_some();
+        strict
+            || request
+                .name_addrs(&HeaderName::Route)
+                .ok()
+                .and_then(|r| r.into_iter().next())
+                .and_then(|r| r.uri.as_sip().map(|u| self.is_us(u)))
+                .unwrap_or(false)
     }
 
     fn target(&self, uri: &Uri) -> Target {

@@ -1,23 +1,57 @@
-//! The transaction user: takes the endpoint's events, asks the [`Router`] what to answer,
-//! answers through the endpoint, and counts what happened.
+//! The transaction user: takes the endpoint's events on the driver task, asks the [`Router`]
+//! what to do, and either answers at once or hands the request to a handler task
+//! (`crate::inbound`); responses, timeouts, CANCELs and connection events go to the proxy
+//! task in the order they happened. Nothing here blocks or waits: the driver must keep
+//! moving.
 
+use crate::context::ServerContext;
+use crate::inbound::{self, Handler};
 use crate::metrics::{
     class_label, method_label, reason_label, SIP_OVERLOADED, SIP_REJECTED, SIP_REQUESTS,
     SIP_RESPONSES_SENT, SIP_STRAY_RESPONSES,
 };
+use crate::proxy::ProxyInput;
 use crate::router::{Decision, Router};
 use parley_net::{EndpointCommands, TransactionUser};
-use parley_sip::Event;
+use parley_sip::{ConnectionId, Event, Message, Method};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 /// The SIP service behind the endpoint driver.
 #[derive(Debug)]
 pub struct SipService {
     router: Router,
+    ctx: Arc<ServerContext>,
+    /// Connections the proxy has been told about (and not yet of their end).
+    connections: HashSet<ConnectionId>,
 }
 
 impl SipService {
-    pub fn new(router: Router) -> SipService {
-        SipService { router }
+    pub fn new(router: Router, ctx: Arc<ServerContext>) -> SipService {
+        SipService {
+            router,
+            ctx,
+            connections: HashSet::new(),
+        }
+    }
+
+    fn notify_proxy(&self, input: ProxyInput) {
+        if !self.ctx.proxy.notify(input) {
+            tracing::warn!("proxy queue full: event dropped");
+        }
+    }
+
+    /// Answers at once: when the proxy cannot take more, or the handler is not there.
+    fn answer(
+        endpoint: &mut EndpointCommands<'_>,
+        tx: parley_sip::TransactionId,
+        response: Message,
+    ) {
+        let class = response.status().map_or("6xx", class_label);
+        match endpoint.respond(tx, response) {
+            Ok(()) => metrics::counter!(SIP_RESPONSES_SENT, "class" => class).increment(1),
+            Err(e) => tracing::debug!(tx = tx.0, error = %e, "response not sent"),
+        }
     }
 }
 
@@ -28,22 +62,38 @@ impl TransactionUser for SipService {
                 if let Some(method) = request.method() {
                     metrics::counter!(SIP_REQUESTS, "method" => method_label(method)).increment(1);
                 }
+                if let Some(id) = from.connection {
+                    // Before the request's handler can use the connection for a binding.
+                    if self.connections.insert(id) {
+                        self.notify_proxy(ProxyInput::ConnectionSeen {
+                            id,
+                            remote: from.remote,
+                        });
+                    }
+                }
+                let tag = endpoint.new_tag();
+                let invite = endpoint.cancel_target(&request);
+                let decision = self.router.decide(&request, &tag, invite.is_some());
+                if let Some(handler) = Handler::of(&decision) {
+                    tokio::spawn(inbound::handle(
+                        self.ctx.clone(),
+                        handler,
+                        tx,
+                        request,
+                        from,
+                    ));
+                    return;
+                }
+                let Decision::Respond(response) = decision else {
+                    return;
+                };
                 // ACK to a 2xx has no transaction, and nothing answers it (RFC 3261 §17).
                 let Some(tx) = tx else {
                     return;
                 };
-                let tag = endpoint.new_tag();
-                let cancels = endpoint.cancel_target(&request).is_some();
-                let Decision::Respond(response) = self.router.decide(&request, &tag, cancels)
-                else {
-                    return;
-                };
-                let class = response.status().map_or("6xx", class_label);
-                match endpoint.respond(tx, response) {
-                    Ok(()) => metrics::counter!(SIP_RESPONSES_SENT, "class" => class).increment(1),
-                    Err(e) => {
-                        tracing::warn!(remote = %from.remote, error = %e, "response not sent")
-                    }
+                Self::answer(endpoint, tx, response);
+                if let (Some(invite), Some(&Method::Cancel)) = (invite, request.method()) {
+                    self.notify_proxy(ProxyInput::Cancel { invite });
                 }
             }
             Event::Rejected {
@@ -67,11 +117,18 @@ impl TransactionUser for SipService {
                 tracing::debug!(remote = %from.remote, "stray response dropped");
                 metrics::counter!(SIP_STRAY_RESPONSES).increment(1);
             }
-            // The server sends no requests yet, so no client transaction can answer or time
-            // out; a server transaction timing out (Timer H) needs no action.
-            Event::Response { tx, .. } | Event::Timeout { tx } => {
-                tracing::debug!(tx = tx.0, "transaction event ignored");
+            Event::Response { tx, response, .. } => {
+                self.notify_proxy(ProxyInput::Response { tx, response });
             }
+            // Client transactions: the proxy's branch timed out. Server transactions (Timer
+            // H, an unacknowledged final response) need nothing; the proxy ignores them.
+            Event::Timeout { tx } => self.notify_proxy(ProxyInput::Timeout { tx }),
+        }
+    }
+
+    fn connection_closed(&mut self, id: ConnectionId) {
+        if self.connections.remove(&id) {
+            self.notify_proxy(ProxyInput::ConnectionClosed { id });
         }
     }
 }

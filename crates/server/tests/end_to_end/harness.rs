@@ -2,7 +2,9 @@
 
 use bytes::Bytes;
 use parley_server::{BoundAddrs, Server, ServerConfig, TlsSettings};
+use parley_sip::auth::Ha1s;
 use parley_sip::{Frame, Limits, Message, StreamFramer, Transport};
+use parley_store::{Address, Ha1Set, Store, User};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,16 +33,61 @@ pub struct Setup {
     pub tls: bool,
     pub idle_timeout: Duration,
     pub max_connections_per_ip: usize,
+    /// Digest authentication (on by default, as in production).
+    pub auth: bool,
+    /// Users created before the server starts: `(address, password)`.
+    pub users: Vec<(String, String)>,
+    pub nonce_lifetime: Duration,
+    pub min_expires: u32,
+    pub offline_limit: usize,
+    pub retry_interval: Duration,
+    pub max_body_size: usize,
 }
 
 impl Default for Setup {
     fn default() -> Self {
+        let server = ServerConfig::default();
         Setup {
             domains: vec!["localhost".into()],
             tls: false,
             idle_timeout: Duration::from_secs(600),
             max_connections_per_ip: 32,
+            auth: true,
+            users: Vec::new(),
+            nonce_lifetime: server.auth.nonce_lifetime,
+            min_expires: server.registrar.min_expires,
+            offline_limit: server.messaging.offline_limit,
+            retry_interval: server.messaging.retry_interval,
+            max_body_size: server.messaging.max_body_size,
         }
+    }
+}
+
+impl Setup {
+    /// Serves `domain` with the users `(user part, password)` in it.
+    pub fn with_users(domain: &str, users: &[(&str, &str)]) -> Setup {
+        Setup {
+            domains: vec![domain.to_owned()],
+            users: users
+                .iter()
+                .map(|(u, p)| (format!("{u}@{domain}"), p.to_string()))
+                .collect(),
+            ..Setup::default()
+        }
+    }
+}
+
+/// A user record as `parley user add` makes it: HA1s of the user part in the domain's realm.
+pub fn user(address: &str, password: &str) -> User {
+    let address = Address::parse(address).unwrap();
+    let ha1 = Ha1s::compute(address.user(), address.domain(), password);
+    User {
+        ha1: Ha1Set {
+            realm: address.domain().to_owned(),
+            md5: ha1.md5,
+            sha256: ha1.sha256,
+        },
+        address,
     }
 }
 
@@ -49,17 +96,36 @@ pub struct TestServer {
     pub addrs: BoundAddrs,
     /// The self-signed certificate (DER) when TLS is on, for clients to trust.
     pub cert_der: Option<Vec<u8>>,
+    pub store: Arc<dyn Store>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), parley_server::RunError>>>,
-    data_dir: PathBuf,
+    /// Removed when the server is dropped, unless it is being restarted.
+    data_dir: Option<PathBuf>,
+    setup: Setup,
 }
 
 impl TestServer {
     pub async fn start(setup: Setup) -> TestServer {
         let data_dir =
             std::env::temp_dir().join(format!("parley-e2e-{}-{}", std::process::id(), unique()));
+        let server = TestServer::start_in(data_dir, setup.clone()).await;
+        for (address, password) in &setup.users {
+            server.store.add_user(&user(address, password)).unwrap();
+        }
+        server
+    }
+
+    /// Stops the server and starts a new one on the same data directory (new ports).
+    pub async fn restart(mut self) -> TestServer {
+        let data_dir = self.data_dir.take().unwrap();
+        let setup = self.setup.clone();
+        self.shutdown().await;
+        TestServer::start_in(data_dir, setup).await
+    }
+
+    async fn start_in(data_dir: PathBuf, setup: Setup) -> TestServer {
         let mut config = ServerConfig {
-            domains: setup.domains,
+            domains: setup.domains.clone(),
             sip: vec!["127.0.0.1:0".parse().unwrap()],
             http: "127.0.0.1:0".parse().unwrap(),
             data_dir: data_dir.join("data"),
@@ -67,6 +133,12 @@ impl TestServer {
         };
         config.net.idle_timeout = setup.idle_timeout;
         config.net.max_connections_per_ip = setup.max_connections_per_ip;
+        config.auth.enabled = setup.auth;
+        config.auth.nonce_lifetime = setup.nonce_lifetime;
+        config.registrar.min_expires = setup.min_expires;
+        config.messaging.offline_limit = setup.offline_limit;
+        config.messaging.retry_interval = setup.retry_interval;
+        config.messaging.max_body_size = setup.max_body_size;
         let mut cert_der = None;
         if setup.tls {
             let cert = rcgen::generate_simple_self_signed(vec![
@@ -87,6 +159,7 @@ impl TestServer {
         }
         let server = Server::bind(config).await.unwrap();
         let addrs = server.addrs().clone();
+        let store = server.store();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async {
             let _ = stopped.await;
@@ -94,9 +167,11 @@ impl TestServer {
         TestServer {
             addrs,
             cert_der,
+            store,
             stop: Some(stop),
             task: Some(task),
-            data_dir,
+            data_dir: Some(data_dir),
+            setup,
         }
     }
 
@@ -119,6 +194,10 @@ impl TestServer {
 
     /// Stops the server and waits for it to finish.
     pub async fn stop(mut self) {
+        self.shutdown().await;
+    }
+
+    async fn shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -147,7 +226,9 @@ impl Drop for TestServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if let Some(dir) = &self.data_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

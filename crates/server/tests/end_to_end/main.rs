@@ -5,11 +5,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
+mod phone;
 
+mod calls;
 mod connections;
 mod http;
+mod loops;
 mod malformed;
+mod messaging;
+mod offline;
 mod options;
 mod random_datagrams;
+mod registrar;
 mod rfc4475;
 mod status_codes;

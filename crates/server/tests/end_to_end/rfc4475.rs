@@ -4,8 +4,9 @@
 //! Invalid requests get 400 (505 for another version); responses (the valid ones, and
 //! bcast, bigcode, scalarlg) match no transaction and are dropped unanswered; unkscm and
 //! novelsc get 416, bext01 420 with Unsupported, zeromf 483; insuf, multi01 and mcl01 get
-//! 400. Valid requests get the server's ordinary answer (404 for users, 501 for methods it
-//! does not serve). On TCP, a message whose framing is broken (no, negative, duplicate or
+//! 400. Valid requests get the server's ordinary answer with authentication on: 401 for
+//! REGISTER, 407 for INVITEs from users of its domains, 404 for unknown users, 403 for a
+//! preloaded Route to another host, 501 for methods it does not know. On TCP, a message whose framing is broken (no, negative, duplicate or
 //! overlarge Content-Length) is answered and its connection closed, and clerr, whose body is
 //! shorter than its Content-Length, waits for more bytes (RFC 4475 §3.1.2.2).
 //!
@@ -27,6 +28,9 @@ enum Expect {
     Status(u16),
     /// This status, then the connection closes (streams only).
     StatusThenClose(u16),
+    /// The connection closes, perhaps after this status (streams only): the answer is
+    /// asynchronous and may lose the race with the close.
+    MaybeStatusThenClose(u16),
     /// No answer (a response, or no Via to answer to).
     Silence,
 }
@@ -53,13 +57,19 @@ fn expect_udp(m: &TortureMessage) -> Expect {
         "bcast" | "bigcode" | "scalarlg" | "unreason" | "noreason" => Silence,
         // No Via: nowhere to answer (RFC 3261 §18.2.2).
         "test" => Silence,
-        // Request-URIs without a user part address the server, which serves neither
-        // REGISTER nor extension methods yet.
-        "intmeth" | "esc02" | "escnull" | "dblreq" | "unksm2" | "regaut01" | "cparam01"
-        | "cparam02" | "regescrt" => Status(501),
+        // Extension methods the server does not know.
+        "intmeth" | "esc02" => Status(501),
+        // REGISTERs are challenged before anything else is looked at.
+        "dblreq" | "regaut01" | "cparam01" | "cparam02" | "regescrt" => Status(401),
+        // ... unless their To is no user of ours at all.
+        "escnull" | "unksm2" => Status(404),
+        // INVITEs from users of our domains must authenticate first.
+        "longreq" | "invut" | "sdp01" => Status(407),
+        // A preloaded Route to another host: we relay for nobody.
+        "wsinv" | "mpart01" => Status(403),
         _ => match m.class {
             Class::Invalid => Status(400),
-            // Requests to users of local domains: nobody is registered.
+            // Requests to users of local domains: no user exists.
             _ => Status(404),
         },
     }
@@ -69,6 +79,9 @@ fn expect_tcp(m: &TortureMessage) -> Expect {
     use Expect::*;
     match m.name.as_str() {
         "inv2543" | "mcl01" | "ncl" => StatusThenClose(400),
+        // The bytes after the second request break the framing, and the connection closes;
+        // the registrar's answer to the first (401 over UDP) is usually not ready by then.
+        "dblreq" => MaybeStatusThenClose(401),
         "clerr" => Silence,
         // baddn lacks the empty line that ends the header section: a datagram's end stands
         // for it, but a stream waits for the rest of the message.
@@ -167,11 +180,15 @@ async fn over_tcp() {
             .await;
         match (expected, first) {
             (Expect::Status(code), Received::Message(r)) => check_answer(&m.name, code, &r),
-            (Expect::StatusThenClose(code), Received::Message(r)) => {
+            (
+                Expect::StatusThenClose(code) | Expect::MaybeStatusThenClose(code),
+                Received::Message(r),
+            ) => {
                 check_answer(&m.name, code, &r);
                 let next = client.recv(ANSWER).await;
                 assert!(matches!(next, Received::Closed), "{}: {next:?}", m.name);
             }
+            (Expect::MaybeStatusThenClose(_), Received::Closed) => {}
             (Expect::Silence, Received::Nothing) => {}
             (expected, got) => panic!("{}: expected {expected:?}, got {got:?}", m.name),
         }

@@ -1,8 +1,8 @@
 //! Requests the server cannot serve get the status RFC 3261 prescribes, checked in its order
 //! (§16.3, §8.2): 416 for an unknown URI scheme, 483 for Max-Forwards 0, 420 with
-//! Unsupported for unknown required extensions, 501 with Allow for unknown or unserved
-//! methods, 403 for other domains, 404 for users, 481 for CANCEL and BYE that match nothing;
-//! ACK gets no answer.
+//! Unsupported for unknown required extensions, 501 with Allow for unknown methods, 405
+//! with Allow for known methods the server itself does not serve, 403 for other domains,
+//! 404 for unknown users, 481 for CANCEL and BYE that match nothing; ACK gets no answer.
 
 use crate::harness::{reason, request, Setup, TestServer, UdpClient, SILENCE};
 use parley_sip::{HeaderName, Message};
@@ -44,26 +44,28 @@ async fn each_refusal_has_its_status() {
         ["bar", "foo", "100rel"]
     );
 
-    for method in [
-        "FROBNICATE",
-        "REGISTER",
-        "SUBSCRIBE",
-        "PUBLISH",
-        "MESSAGE",
-        "INVITE",
-    ] {
+    let r = ask(&server, "FROBNICATE", &me, "").await;
+    assert_eq!(r.status(), Some(501));
+    assert!(r.tokens(&HeaderName::Allow).unwrap().contains(&"OPTIONS"));
+    for method in ["SUBSCRIBE", "PUBLISH", "MESSAGE", "INVITE"] {
         let r = ask(&server, method, &me, "").await;
-        assert_eq!(r.status(), Some(501), "{method}");
+        assert_eq!(r.status(), Some(405), "{method}");
         let allow = r.tokens(&HeaderName::Allow).unwrap();
         assert!(
-            allow.contains(&"OPTIONS") && !allow.contains(&method),
+            allow.contains(&"REGISTER") && !allow.contains(&method),
             "{allow:?}"
         );
     }
+    // REGISTER to the server is the registrar's: the test's From/To user is not ours.
+    let r = ask(&server, "REGISTER", &me, "").await;
+    assert_eq!(r.status(), Some(404));
 
     let r = ask(&server, "OPTIONS", "sip:elsewhere.example.org", "").await;
     assert_eq!(r.status(), Some(403));
+    // The sender (tester@example.com) is one of ours: authenticate first.
     let r = ask(&server, "MESSAGE", "sip:bob@example.com", "").await;
+    assert_eq!(r.status(), Some(407));
+    let r = ask(&server, "OPTIONS", "sip:bob@example.com", "").await;
     assert_eq!(r.status(), Some(404));
     let r = ask(&server, "CANCEL", "sip:bob@example.com", "").await;
     assert_eq!(r.status(), Some(481));

@@ -1,0 +1,110 @@
+//! What the request handlers share: the store, the way back to the endpoint driver, the
+//! settings, and the channels to the tasks that own state (proxy, registrar, offline
+//! delivery). Immutable after start; handlers hold it in an `Arc`.
+
+use crate::auth::DigestAuth;
+use crate::config::{MessagingSettings, RegistrarSettings};
+use crate::domains::LocalDomains;
+use crate::im::offline::OfflineHandle;
+use crate::proxy::ProxyHandle;
+use crate::registrar::RegistrarHandle;
+use bytes::Bytes;
+use parley_net::{Command, CommandSender};
+use parley_sip::{HeaderName, Message, TransactionId, Transport};
+use parley_store::{Store, StoreError};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Shared by every request handler.
+pub struct ServerContext {
+    pub store: Arc<dyn Store>,
+    pub commands: CommandSender,
+    pub domains: LocalDomains,
+    /// `None` when authentication is off.
+    pub auth: Option<DigestAuth>,
+    pub registrar: RegistrarSettings,
+    pub messaging: MessagingSettings,
+    /// The `Server` header value.
+    pub server_token: Bytes,
+    /// The bound SIP listeners: requests we send leave from (and name in Via) one of these.
+    pub listeners: Vec<(Transport, SocketAddr)>,
+    pub proxy: ProxyHandle,
+    pub registrations: RegistrarHandle,
+    pub offline: OfflineHandle,
+}
+
+impl std::fmt::Debug for ServerContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerContext")
+            .field("domains", &self.domains)
+            .field("auth", &self.auth.is_some())
+            .field("listeners", &self.listeners)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A fresh To tag for a response we generate (§8.2.6.2: random, at least 32 bits).
+pub fn new_tag() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+impl ServerContext {
+    /// A response of ours to `request`, with a To tag and our `Server` header.
+    pub fn response(&self, request: &Message, code: u16, reason: &str) -> Message {
+        response(request, code, reason, &self.server_token)
+    }
+
+    /// Sends a response in server transaction `tx`. If the driver has stopped, the server is
+    /// shutting down and nobody is left to answer.
+    pub async fn respond(&self, tx: TransactionId, response: Message) {
+        let class = response.status().map_or("6xx", crate::metrics::class_label);
+        if self
+            .commands
+            .send(Command::Respond { tx, response })
+            .await
+            .is_ok()
+        {
+            metrics::counter!(crate::metrics::SIP_RESPONSES_SENT, "class" => class).increment(1);
+        }
+    }
+
+    /// Runs a store operation on the blocking pool (store calls may wait for a disk flush
+    /// and must never run on a runtime worker).
+    pub async fn store<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        blocking(&self.store, f).await
+    }
+
+    /// The listener to send over `transport` from (and name in Via). A TLS request without
+    /// a TLS listener names the TCP one: replies come back on the connection anyway.
+    pub fn listener(&self, transport: Transport) -> Option<(Transport, SocketAddr)> {
+        let find = |t: Transport| self.listeners.iter().find(|(l, _)| *l == t).map(|l| l.1);
+        let addr = find(transport).or_else(|| match transport {
+            Transport::Tls => find(Transport::Tcp),
+            _ => None,
+        })?;
+        Some((transport, addr))
+    }
+}
+
+/// [`ServerContext::response`] for tasks that hold only the server token.
+pub fn response(request: &Message, code: u16, reason: &str, server: &Bytes) -> Message {
+    let mut r = request.response(code, reason, Some(&new_tag()));
+    r.headers.push(HeaderName::Server, server.clone());
+    r
+}
+
+/// Runs a store operation on the blocking pool. A panic in it reads as a closed store.
+pub async fn blocking<T, F>(store: &Arc<dyn Store>, f: F) -> Result<T, StoreError>
+where
+    F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    T: Send + 'static,
+{
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(&*store))
+        .await
+        .unwrap_or(Err(StoreError::Closed))
+}
