@@ -100,7 +100,6 @@ async fn next(incoming: &mut mpsc::Receiver<IncomingMessage>) -> IncomingMessage
 }
 
 #[tokio::test]
-#[ignore = "needs the registrar and proxy of issue 3 on main"]
 async fn two_agents_exchange_messages_over_udp_and_tcp() {
     let server = start_server().await;
     for (transport, addr) in [(Transport::Udp, server.udp), (Transport::Tcp, server.tcp)] {

@@ -57,7 +57,6 @@ fn interrupt(child: &mut Child) -> i32 {
 }
 
 #[test]
-#[ignore = "needs the registrar and proxy of issue 3 on main"]
 fn listen_and_send_through_a_server() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
