@@ -113,10 +113,12 @@ impl TransactionUser for SipService {
                 metrics::counter!(SIP_OVERLOADED).increment(1);
                 metrics::counter!(SIP_RESPONSES_SENT, "class" => "5xx").increment(1);
             }
-            Event::StrayResponse { from } => {
+            Event::StrayResponse { from, .. } => {
                 tracing::debug!(remote = %from.remote, "stray response dropped");
                 metrics::counter!(SIP_STRAY_RESPONSES).increment(1);
             }
+            // The INVITE's own final response or timeout has been handed to the proxy.
+            Event::CancelDropped { .. } => {}
             Event::Response { tx, response, .. } => {
                 self.notify_proxy(ProxyInput::Response { tx, response });
             }
