@@ -97,6 +97,16 @@ impl EndpointCommands<'_> {
         self.endpoint.respond_stateless(self.now, to, response)
     }
 
+    /// Cancels an INVITE client transaction ([`Endpoint::cancel`]).
+    pub fn cancel(&mut self, invite: TransactionId) -> Result<TransactionId, EndpointError> {
+        self.endpoint.cancel(self.now, invite)
+    }
+
+    /// Forwards a response statelessly per its top Via ([`Endpoint::forward_response`]).
+    pub fn forward_response(&mut self, response: Message) -> Result<(), EndpointError> {
+        self.endpoint.forward_response(self.now, response)
+    }
+
     /// The INVITE server transaction a CANCEL matches ([`Endpoint::cancel_target`]).
     pub fn cancel_target(&self, cancel: &Message) -> Option<TransactionId> {
         self.endpoint.cancel_target(cancel)
@@ -121,6 +131,12 @@ pub enum Command {
         local: (Transport, SocketAddr),
         reply: oneshot::Sender<Result<TransactionId, EndpointError>>,
     },
+    /// Cancels an INVITE client transaction ([`Endpoint::cancel`]); a failure (the INVITE
+    /// has its final response already, say) is only logged.
+    Cancel { invite: TransactionId },
+    /// Forwards a response statelessly per its top Via ([`Endpoint::forward_response`]); a
+    /// failure is only logged.
+    ForwardResponse { response: Message },
 }
 
 /// Sends commands to the driver from other tasks.
@@ -321,6 +337,16 @@ impl DriverState {
                 reply,
             } => {
                 let _ = reply.send(self.endpoint.send_request(now, request, destination, local));
+            }
+            Command::Cancel { invite } => {
+                if let Err(e) = self.endpoint.cancel(now, invite) {
+                    tracing::debug!(tx = invite.0, error = %e, "CANCEL not sent");
+                }
+            }
+            Command::ForwardResponse { response } => {
+                if let Err(e) = self.endpoint.forward_response(now, response) {
+                    tracing::debug!(error = %e, "response not forwarded");
+                }
             }
         }
     }

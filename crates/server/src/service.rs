@@ -1,8 +1,8 @@
 //! The transaction user: takes the endpoint's events on the driver task, asks the [`Router`]
 //! what to do, and either answers at once or hands the request to a handler task
 //! (`crate::inbound`); responses, timeouts, CANCELs and connection events go to the proxy
-//! task in the order they happened. Nothing here blocks or waits: the driver must keep
-//! moving.
+//! task in the order they happened; a stray `2xx` to an INVITE we forwarded goes upstream at
+//! once ([`crate::proxy::stray`]). Nothing here blocks or waits: the driver must keep moving.
 
 use crate::context::ServerContext;
 use crate::inbound::{self, Handler};
@@ -113,10 +113,30 @@ impl TransactionUser for SipService {
                 metrics::counter!(SIP_OVERLOADED).increment(1);
                 metrics::counter!(SIP_RESPONSES_SENT, "class" => "5xx").increment(1);
             }
-            Event::StrayResponse { from } => {
-                tracing::debug!(remote = %from.remote, "stray response dropped");
-                metrics::counter!(SIP_STRAY_RESPONSES).increment(1);
+            Event::StrayResponse { from, response } => {
+                // A 2xx to an INVITE we forwarded, retransmitted by the callee: upstream
+                // statelessly (RFC 3261 §16.7 step 5); anything else is dropped.
+                let forwarded =
+                    crate::proxy::stray::to_forward(response, &self.ctx.listeners).map(|up| {
+                        let class = up.status().map_or("6xx", class_label);
+                        endpoint.forward_response(up).map(|()| class)
+                    });
+                match forwarded {
+                    Some(Ok(class)) => {
+                        metrics::counter!(SIP_RESPONSES_SENT, "class" => class).increment(1);
+                    }
+                    Some(Err(e)) => {
+                        tracing::debug!(remote = %from.remote, error = %e, "stray 2xx not forwarded");
+                        metrics::counter!(SIP_STRAY_RESPONSES).increment(1);
+                    }
+                    None => {
+                        tracing::debug!(remote = %from.remote, "stray response dropped");
+                        metrics::counter!(SIP_STRAY_RESPONSES).increment(1);
+                    }
+                }
             }
+            // The INVITE's own final response or timeout has been handed to the proxy.
+            Event::CancelDropped { .. } => {}
             Event::Response { tx, response, .. } => {
                 self.notify_proxy(ProxyInput::Response { tx, response });
             }

@@ -6,7 +6,8 @@
 //!    message, [`Endpoint::handle_framing_error`] when a stream cannot be framed any more, and
 //!    [`Endpoint::handle_timeout`] when the instant from [`Endpoint::poll_timeout`] has passed.
 //! 2. Commands from the transaction user (the server's services): [`Endpoint::respond`],
-//!    [`Endpoint::send_request`] and [`Endpoint::respond_stateless`].
+//!    [`Endpoint::send_request`], [`Endpoint::cancel`], [`Endpoint::respond_stateless`] and
+//!    [`Endpoint::forward_response`].
 //! 3. Outputs, drained after every input or command, in this order: [`Endpoint::poll_transmit`]
 //!    until `None` (bytes to put on the wire), [`Endpoint::poll_event`] until `None` (requests,
 //!    responses and timeouts for the transaction user), then [`Endpoint::poll_timeout`] (the
@@ -22,6 +23,21 @@
 //! for the state machines. Retransmissions over UDP, their absorption, the ACK of non-2xx
 //! final responses to INVITE and the timeouts all happen here; the transaction user sees each
 //! request and each response once.
+//!
+//! # CANCEL
+//! [`Endpoint::cancel`] builds the CANCEL of an INVITE client transaction (RFC 3261 §9.1) and
+//! starts its own non-INVITE client transaction to the INVITE's destination. A CANCEL asked
+//! for before any provisional response is held and sent when the first one arrives; if the
+//! final response comes first, the CANCEL is dropped unsent ([`Event::CancelDropped`]). Once a
+//! CANCEL is sent, the INVITE waits at most 64·T1 more for its final response (Timer B) and
+//! then ends with [`Event::Timeout`]. The two transactions complete independently: the TU
+//! sees the response to the CANCEL (usually `200`) and the INVITE's final (usually `487`).
+//!
+//! # Responses without a transaction
+//! A response that matches no client transaction is handed to the TU as
+//! [`Event::StrayResponse`]. A proxy forwards the ones it must (a retransmitted `2xx` to an
+//! INVITE, RFC 3261 §16.7 step 5, §13.2.2.4) with [`Endpoint::forward_response`], after
+//! removing its own Via.
 
 use crate::error::ParseError;
 use crate::header_name::HeaderName;
@@ -29,15 +45,16 @@ use crate::limits::Limits;
 use crate::message::Message;
 use crate::method::Method;
 use crate::response::{response_from_headers, stamp_received};
-use crate::transaction::client::{ClientTransaction, Outgoing};
+use crate::transaction::client::{ClientTransaction, InviteClientState, Outgoing};
 use crate::transaction::key::{ClientKey, ServerKey};
 use crate::transaction::server::ServerTransaction;
 use crate::transaction::{
-    response_destination, InviteServerState, Output, Transaction, TransactionState,
-    TransactionTable,
+    response_destination, via_destination, InviteServerState, Output, Status, Transaction,
+    TransactionState, TransactionTable,
 };
 use crate::transport::{Destination, Peer, Transport};
 use bytes::Bytes;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -127,15 +144,26 @@ pub enum Event {
         error: ParseError,
         answered: bool,
     },
-    /// A valid response that matched no client transaction and was dropped (RFC 3261 §17.1.3,
-    /// §18.1.2): for instance a retransmitted 2xx to an INVITE whose transaction has ended.
-    StrayResponse { from: Peer },
+    /// A valid response that matched no client transaction (RFC 3261 §17.1.3, §18.1.2): for
+    /// instance a retransmitted 2xx to an INVITE whose transaction has ended. The endpoint
+    /// does nothing more with it; a proxy may forward it ([`Endpoint::forward_response`]).
+    StrayResponse { from: Peer, response: Message },
+    /// The CANCEL `tx` that [`Endpoint::cancel`] held until INVITE `invite` had a provisional
+    /// response was never sent: the INVITE got its final response or timed out first (its
+    /// [`Event::Response`] or [`Event::Timeout`] comes just before), and a CANCEL would have
+    /// been a no-op (RFC 3261 §9.1). Transaction `tx` is gone.
+    CancelDropped {
+        tx: TransactionId,
+        invite: TransactionId,
+    },
     /// A new request arrived while [`EndpointConfig::max_transactions`] were alive; the
     /// endpoint answered it `503 Service Unavailable` with `Retry-After` and kept no state.
     Overloaded { from: Peer },
 }
 
-/// Errors in the transaction user's use of the endpoint (bugs, not network faults).
+/// Errors in the transaction user's use of the endpoint: bugs, limits, or commands that the
+/// transactions' progress has overtaken (a CANCEL of an INVITE answered meanwhile). Nothing was
+/// sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EndpointError {
     #[error("no such transaction (it has terminated)")]
@@ -154,6 +182,21 @@ pub enum EndpointError {
     /// The request (with the endpoint's Via added) fails [`Message::validate`].
     #[error("invalid request: {0}")]
     InvalidRequest(ParseError),
+    /// [`Endpoint::cancel`] names a transaction that is not an INVITE client transaction
+    /// (RFC 3261 §9.1: only an INVITE is cancelled).
+    #[error("the transaction is not an INVITE client transaction")]
+    NotAnInvite,
+    /// [`Endpoint::cancel`]: the INVITE has its final response, so a CANCEL would be a no-op
+    /// (RFC 3261 §9.1); nothing was sent.
+    #[error("the INVITE has already received its final response")]
+    InviteAnswered,
+    /// [`Endpoint::cancel`]: a CANCEL of this INVITE is already under way (held or sent).
+    #[error("the INVITE is already being cancelled")]
+    AlreadyCancelled,
+    /// [`Endpoint::forward_response`]: the top Via names no address the endpoint can send to
+    /// (a host name without `received`, which needs DNS, or an unknown transport).
+    #[error("the top Via names no address to send to")]
+    UnroutableVia,
 }
 
 /// The `Retry-After` of the `503` sent when the transaction table is full, in seconds.
@@ -167,6 +210,9 @@ pub struct Endpoint {
     next_tx: u64,
     out: Output,
     table: TransactionTable,
+    /// INVITE client transactions in "Calling" → the CANCEL held until their first
+    /// provisional response (RFC 3261 §9.1).
+    held_cancels: HashMap<TransactionId, TransactionId>,
 }
 
 impl Endpoint {
@@ -178,6 +224,7 @@ impl Endpoint {
             next_tx: 1,
             out: Output::default(),
             table: TransactionTable::default(),
+            held_cancels: HashMap::new(),
         }
     }
 
@@ -263,6 +310,7 @@ impl Endpoint {
                 None => continue,
             };
             self.table.settle(id, status);
+            self.settle_held_cancel(now, id);
         }
     }
 
@@ -312,6 +360,95 @@ impl Endpoint {
         let (destination, fallback) = response_destination(&response, &to);
         self.out.send(destination, fallback, response.to_bytes());
         Ok(())
+    }
+
+    /// Sends a response outside any transaction to the element its top Via names (RFC 3261
+    /// §16.11, §18.2.2): a proxy forwarding a response that matched no transaction
+    /// ([`Event::StrayResponse`]; a retransmitted `2xx` to an INVITE, §16.7 step 5) or whose
+    /// server transaction has ended (§16.7 step 9), its own Via already removed. Over UDP it
+    /// goes to the Via's `received` and `rport` (or its sent-by); over a stream transport,
+    /// over a connection to that address (`parley-net` reuses an open one).
+    ///
+    /// Fails with [`EndpointError::UnroutableVia`] when the Via needs DNS (a host name without
+    /// `received`): nothing is sent.
+    pub fn forward_response(
+        &mut self,
+        now: Instant,
+        response: Message,
+    ) -> Result<(), EndpointError> {
+        let _ = now;
+        if response.status().is_none() {
+            return Err(EndpointError::NotAResponse);
+        }
+        let destination = response
+            .top_via()
+            .ok()
+            .and_then(|via| via_destination(&via))
+            .ok_or(EndpointError::UnroutableVia)?;
+        self.out.send(destination, None, response.to_bytes());
+        Ok(())
+    }
+
+    /// Cancels INVITE client transaction `invite` (RFC 3261 §9.1): builds the CANCEL from the
+    /// INVITE as sent (same Request-URI, Call-ID, To, From, Route, Max-Forwards and CSeq
+    /// number, method CANCEL, and the INVITE's top Via alone, so the same branch) and starts a
+    /// non-INVITE client transaction for it to the INVITE's destination. Returns the CANCEL's
+    /// transaction, whose response the TU sees as for any request.
+    ///
+    /// If the INVITE has had no provisional response yet, the CANCEL is held (its transaction
+    /// is in "Trying" with no timer running) and sent when the first one arrives; if the final
+    /// response or the timeout comes first, it is dropped unsent with
+    /// [`Event::CancelDropped`]. Once the CANCEL is sent, the INVITE gets 64·T1 more for its
+    /// final response (Timer B), then ends with [`Event::Timeout`].
+    ///
+    /// Fails, sending nothing, with [`EndpointError::UnknownTransaction`] once the INVITE's
+    /// transaction has ended (after a 2xx, say), [`EndpointError::InviteAnswered`] when it
+    /// has its non-2xx final response, [`EndpointError::AlreadyCancelled`] when a CANCEL of
+    /// it is under way, [`EndpointError::NotAnInvite`] for any other transaction, and
+    /// [`EndpointError::TooManyTransactions`].
+    pub fn cancel(
+        &mut self,
+        now: Instant,
+        invite: TransactionId,
+    ) -> Result<TransactionId, EndpointError> {
+        let client = match self.table.get(invite) {
+            Some(Transaction::Client(c)) => c,
+            Some(Transaction::Server(_)) => return Err(EndpointError::NotAnInvite),
+            None => return Err(EndpointError::UnknownTransaction),
+        };
+        let proceeding = match client.state() {
+            TransactionState::InviteClient(InviteClientState::Calling) => false,
+            TransactionState::InviteClient(InviteClientState::Proceeding) => true,
+            TransactionState::InviteClient(_) => return Err(EndpointError::InviteAnswered),
+            _ => return Err(EndpointError::NotAnInvite),
+        };
+        // Only `None` for a transaction that is not an INVITE's.
+        let outgoing = client.cancel_request().ok_or(EndpointError::NotAnInvite)?;
+        if self.table.find_client(&outgoing.key).is_some() {
+            return Err(EndpointError::AlreadyCancelled);
+        }
+        if self.table.len() >= self.config.max_transactions {
+            return Err(EndpointError::TooManyTransactions);
+        }
+        outgoing
+            .request
+            .validate()
+            .map_err(EndpointError::InvalidRequest)?;
+        let id = self.new_tx();
+        let timers = self.config.timers;
+        if proceeding {
+            let tx = ClientTransaction::start(id, now, &timers, outgoing, &mut self.out);
+            self.table.insert(id, Transaction::Client(tx));
+            if let Some(Transaction::Client(c)) = self.table.get_mut(invite) {
+                c.on_cancel_sent(now, &timers);
+            }
+            self.table.settle(invite, Status::Live);
+        } else {
+            let tx = ClientTransaction::held(id, &timers, outgoing);
+            self.table.insert(id, Transaction::Client(tx));
+            self.held_cancels.insert(invite, id);
+        }
+        Ok(id)
     }
 
     /// Starts a client transaction for `request` towards `destination` (RFC 3261 §17.1). The
@@ -468,11 +605,45 @@ impl Endpoint {
         let Some((id, Transaction::Client(c))) =
             id.and_then(|id| Some((id, self.table.get_mut(id)?)))
         else {
-            self.out.events.push_back(Event::StrayResponse { from });
+            self.out
+                .events
+                .push_back(Event::StrayResponse { from, response });
             return;
         };
         let status = c.on_response(now, &self.config.timers, response, raw, from, &mut self.out);
         self.table.settle(id, status);
+        self.settle_held_cancel(now, id);
+    }
+
+    /// After INVITE client transaction `invite` handled an input: the CANCEL held for it goes
+    /// out once a provisional response has arrived, and is dropped once the INVITE has its
+    /// final response or has ended (RFC 3261 §9.1).
+    fn settle_held_cancel(&mut self, now: Instant, invite: TransactionId) {
+        let Some(&cancel) = self.held_cancels.get(&invite) else {
+            return;
+        };
+        let timers = self.config.timers;
+        match self.table.get(invite).map(Transaction::state) {
+            Some(TransactionState::InviteClient(InviteClientState::Calling)) => {}
+            Some(TransactionState::InviteClient(InviteClientState::Proceeding)) => {
+                self.held_cancels.remove(&invite);
+                if let Some(Transaction::Client(c)) = self.table.get_mut(cancel) {
+                    c.release(now, &timers, &mut self.out);
+                }
+                self.table.settle(cancel, Status::Live);
+                if let Some(Transaction::Client(c)) = self.table.get_mut(invite) {
+                    c.on_cancel_sent(now, &timers);
+                }
+                self.table.settle(invite, Status::Live);
+            }
+            _ => {
+                self.held_cancels.remove(&invite);
+                self.table.settle(cancel, Status::Terminated);
+                self.out
+                    .events
+                    .push_back(Event::CancelDropped { tx: cancel, invite });
+            }
+        }
     }
 
     fn reject(&mut self, from: Peer, error: ParseError, answered: bool) {

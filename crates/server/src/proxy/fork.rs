@@ -10,6 +10,11 @@
 //! - `3xx`–`5xx` are kept; when every branch is done, the best of them goes upstream
 //!   ([`super::select::choose`]). A branch that times out counts as `408` (§16.7 step 2,
 //!   §8.1.3.1); one that could not be sent counts as the status it was given.
+//! - A CANCEL from the caller ([`Fork::cancel`], §16.10) does not answer at once: the pending
+//!   branches are cancelled, and when every branch is done `487` goes upstream (unless a
+//!   `2xx` or `6xx` went first).
+//! - For an INVITE, once a final response has gone upstream or the caller has cancelled,
+//!   every pending branch is to be cancelled, once ([`Fork::take_cancellable`], §16.7 step 10).
 
 use super::forward::strip_top_via;
 use super::select::choose;
@@ -27,6 +32,8 @@ pub enum Upstream {
 enum Branch {
     /// Sent, no final response yet.
     Pending,
+    /// Sent and cancelled (§16.7 step 10), no final response yet.
+    Cancelled,
     Done,
 }
 
@@ -41,6 +48,8 @@ pub struct Fork {
     finals: Vec<Message>,
     /// A final response has gone upstream.
     answered: bool,
+    /// The caller sent a CANCEL (§16.10).
+    cancelled: bool,
 }
 
 impl Fork {
@@ -52,6 +61,7 @@ impl Fork {
             branches: vec![Branch::Pending; branches.max(1)],
             finals: Vec::new(),
             answered: false,
+            cancelled: false,
         }
     }
 
@@ -62,6 +72,11 @@ impl Fork {
     /// Whether a final response has gone upstream.
     pub fn is_answered(&self) -> bool {
         self.answered
+    }
+
+    /// Whether the caller has cancelled the request.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled
     }
 
     /// Whether every branch has its final response.
@@ -118,24 +133,62 @@ impl Fork {
         self.settle()
     }
 
-    /// The caller gave up (CANCEL, §16.10) or the context timed out (Timer C, §16.8): if
-    /// nothing final went upstream yet, this status does.
+    /// The caller sent a CANCEL (§16.10): the pending branches are to be cancelled
+    /// ([`Fork::take_cancellable`]) and, once every branch is done, `487` goes upstream unless
+    /// a final response already has.
+    pub fn cancel(&mut self) -> Option<Upstream> {
+        self.cancelled = true;
+        self.settle()
+    }
+
+    /// The branches to send a CANCEL on now, each returned once (§16.7 step 10, §16.10): for
+    /// an INVITE whose final response has gone upstream or that the caller cancelled, every
+    /// branch still waiting for its final response. Other methods are never cancelled (§9.1).
+    pub fn take_cancellable(&mut self) -> Vec<usize> {
+        let invite = self.request.method() == Some(&Method::Invite);
+        if !invite || !(self.answered || self.cancelled) {
+            return Vec::new();
+        }
+        let mut taken = Vec::new();
+        for (i, branch) in self.branches.iter_mut().enumerate() {
+            if *branch == Branch::Pending {
+                *branch = Branch::Cancelled;
+                taken.push(i);
+            }
+        }
+        taken
+    }
+
+    /// The context timed out (Timer C, §16.8): if nothing final went upstream yet, this
+    /// status does (`487` if the caller has cancelled).
     pub fn give_up(&mut self, code: u16, reason: &str) -> Option<Upstream> {
         if self.answered {
             return None;
         }
         self.answered = true;
-        Some(Upstream::Final(self.local_response(code, reason)))
+        let response = match self.cancelled {
+            true => self.local_response(487, "Request Terminated"),
+            false => self.local_response(code, reason),
+        };
+        Some(Upstream::Final(response))
     }
 
-    /// When every branch is done and nothing final went upstream, the best final does.
+    /// When every branch is done and nothing final went upstream, the best final does; for
+    /// a cancelled request, `487` (a branch's own if there is one).
     fn settle(&mut self) -> Option<Upstream> {
         if self.answered || !self.is_finished() {
             return None;
         }
         self.answered = true;
-        let chosen =
-            choose(&self.finals).unwrap_or_else(|| self.local_response(408, "Request Timeout"));
+        let chosen = if self.cancelled {
+            self.finals
+                .iter()
+                .find(|r| r.status() == Some(487))
+                .cloned()
+                .unwrap_or_else(|| self.local_response(487, "Request Terminated"))
+        } else {
+            choose(&self.finals).unwrap_or_else(|| self.local_response(408, "Request Timeout"))
+        };
         Some(Upstream::Final(chosen))
     }
 

@@ -108,3 +108,64 @@ fn giving_up_answers_once() {
     assert_eq!(f.give_up(408, "Request Timeout"), None);
     assert_eq!(f.on_response(0, response(486, "INVITE")), None);
 }
+
+#[test]
+fn a_cancel_cancels_every_pending_branch_once_and_487_goes_up_when_they_are_done() {
+    let mut f = fork("INVITE", 3);
+    assert_eq!(
+        f.take_cancellable(),
+        Vec::<usize>::new(),
+        "nothing to cancel yet"
+    );
+    assert!(f.on_response(0, response(180, "INVITE")).is_some());
+    assert_eq!(f.on_response(2, response(486, "INVITE")), None);
+    assert_eq!(f.cancel(), None, "the caller waits for the branches");
+    assert!(f.is_cancelled() && !f.is_answered());
+    assert_eq!(f.take_cancellable(), [0, 1]);
+    assert_eq!(f.take_cancellable(), Vec::<usize>::new(), "each once");
+    assert_eq!(f.on_response(0, response(487, "INVITE")), None);
+    assert_eq!(final_code(f.on_timeout(1)), Some(487));
+    assert!(f.is_finished());
+}
+
+#[test]
+fn a_2xx_after_the_cancel_still_goes_up() {
+    let mut f = fork("INVITE", 2);
+    assert_eq!(f.cancel(), None);
+    assert_eq!(f.take_cancellable(), [0, 1]);
+    assert_eq!(
+        final_code(f.on_response(0, response(200, "INVITE"))),
+        Some(200)
+    );
+    assert_eq!(f.on_response(1, response(487, "INVITE")), None);
+    assert!(f.is_finished());
+}
+
+#[test]
+fn after_a_final_response_the_other_invite_branches_are_cancelled() {
+    let mut f = fork("INVITE", 3);
+    assert_eq!(f.fail(2, 480, "Temporarily Unavailable"), None);
+    assert_eq!(
+        final_code(f.on_response(0, response(200, "INVITE"))),
+        Some(200)
+    );
+    assert_eq!(f.take_cancellable(), [1]);
+    let mut f = fork("INVITE", 2);
+    assert_eq!(
+        final_code(f.on_response(1, response(603, "INVITE"))),
+        Some(603)
+    );
+    assert_eq!(f.take_cancellable(), [0]);
+    // Other methods are never cancelled (RFC 3261 §9.1).
+    let mut f = fork("MESSAGE", 2);
+    assert!(f.on_response(0, response(200, "MESSAGE")).is_some());
+    assert_eq!(f.cancel(), None);
+    assert_eq!(f.take_cancellable(), Vec::<usize>::new());
+}
+
+#[test]
+fn a_cancelled_context_that_times_out_answers_487() {
+    let mut f = fork("INVITE", 1);
+    assert_eq!(f.cancel(), None);
+    assert_eq!(final_code(f.give_up(408, "Request Timeout")), Some(487));
+}

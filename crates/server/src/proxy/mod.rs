@@ -13,16 +13,23 @@
 //! - [`fork`]: one response context (§16.7).
 //! - [`select`]: the choice of the best final response (§16.7 step 6).
 //! - [`next_hop`]: where a URI or a binding sends a request.
+//! - [`stray`]: the responses forwarded without a transaction (a retransmitted `2xx` to an
+//!   INVITE, §16.7 step 5).
 //!
-//! Not done yet: CANCEL is answered (`200`, and `487` to the INVITE) but not forwarded to the
-//! branches (the endpoint cannot yet send a CANCEL matching a client transaction, §9.1), so
-//! the callees keep ringing until they answer or time out. Federation (forwarding to other
-//! domains by RFC 3263) is not done: such requests get `403`.
+//! A CANCEL that matches a forwarded INVITE is answered `200` by the transaction user; the
+//! proxy then cancels every pending branch and answers the INVITE `487` once they are all
+//! done (§16.10). After a final response goes upstream, the INVITE's other pending branches
+//! are cancelled too (§16.7 step 10), and so are they when Timer C fires (§16.8).
+//!
+//! Not done yet: a CANCEL that matches no transaction is answered `481` rather than
+//! forwarded statelessly (§16.10). Federation (forwarding to other domains by RFC 3263) is
+//! not done: such requests get `403`.
 
 pub mod fork;
 pub mod forward;
 pub mod next_hop;
 pub mod select;
+pub mod stray;
 pub mod task;
 
 use parley_sip::{ConnectionId, Destination, Message, TransactionId, Transport, Uri};
@@ -91,7 +98,8 @@ pub enum ProxyInput {
     Timeout {
         tx: TransactionId,
     },
-    /// A CANCEL matched this INVITE server transaction (it has been answered `200`).
+    /// A CANCEL matched this INVITE server transaction (it has been answered `200`): the
+    /// proxy cancels the branches of its request (§16.10).
     Cancel {
         invite: TransactionId,
     },

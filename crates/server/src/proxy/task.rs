@@ -5,6 +5,10 @@
 //! return its client transaction id before the next input is read, so that no response can
 //! be read before its transaction is known. The driver never waits for this task (the
 //! transaction user only `try_send`s to it), so the wait cannot deadlock.
+//!
+//! Cancelling (RFC 3261 §16.7 step 10, §16.10, §16.8) is one command per branch to the
+//! driver ([`Command::Cancel`]), which does not wait: the endpoint holds a CANCEL until the
+//! branch has a provisional response and drops it if the final response comes first.
 
 use super::fork::{Fork, Upstream};
 use super::forward::forward_copy;
@@ -30,6 +34,11 @@ const TIMER_C: Duration = Duration::from_secs(181);
 const NON_INVITE_LIMIT: Duration = Duration::from_secs(64);
 /// How often expired contexts are looked for.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a context lives on after its deadline, for its cancelled branches to end (their
+/// INVITE client transactions end at most 64·T1 after the CANCEL).
+const AFTER_DEADLINE: Duration = Duration::from_secs(64);
+/// How long a CANCEL that arrived before its INVITE reached this task is remembered.
+const EARLY_CANCEL_LIMIT: Duration = Duration::from_secs(64);
 
 /// The fields that tell a looping request from a spiral (§16.3 step 4): a request that
 /// comes back through us with all of them unchanged has gone round in a circle.
@@ -61,6 +70,13 @@ struct Context {
     branches: Vec<Option<TransactionId>>,
     loop_key: Option<LoopKey>,
     deadline: Instant,
+    /// A final response has been sent in the server transaction: a later 2xx (another
+    /// branch's answer to a forked INVITE) is forwarded statelessly, as that transaction has
+    /// ended (§16.7 step 9).
+    final_sent: bool,
+    /// The deadline has passed once: the context answered (`408`), cancelled its branches,
+    /// and is forgotten at the next deadline.
+    expired: bool,
 }
 
 /// The proxy task's state.
@@ -77,6 +93,10 @@ pub struct ProxyTask {
     loops: HashMap<LoopKey, u64>,
     /// Connections requests have arrived on and that have not closed, with their peer.
     live: HashMap<ConnectionId, SocketAddr>,
+    /// INVITE server transactions cancelled before their request reached this task (the
+    /// store lookup is still running), with when: the INVITE is then answered `487` without
+    /// being forwarded.
+    early_cancels: HashMap<TransactionId, Instant>,
 }
 
 impl ProxyTask {
@@ -97,6 +117,7 @@ impl ProxyTask {
             by_server: HashMap::new(),
             loops: HashMap::new(),
             live: HashMap::new(),
+            early_cancels: HashMap::new(),
         }
     }
 
@@ -138,15 +159,15 @@ impl ProxyTask {
                     self.deliver(id, up).await;
                 }
             }
-            ProxyInput::Cancel { invite } => {
-                if let Some(id) = self.by_server.get(&invite).copied() {
-                    let up = self
-                        .contexts
-                        .get_mut(&id)
-                        .and_then(|c| c.fork.give_up(487, "Request Terminated"));
+            ProxyInput::Cancel { invite } => match self.by_server.get(&invite).copied() {
+                Some(id) => {
+                    let up = self.contexts.get_mut(&id).and_then(|c| c.fork.cancel());
                     self.deliver(id, up).await;
                 }
-            }
+                None => {
+                    self.early_cancels.insert(invite, Instant::now());
+                }
+            },
             ProxyInput::ConnectionSeen { id, remote } => {
                 self.live.insert(id, remote);
             }
@@ -163,6 +184,18 @@ impl ProxyTask {
             targets,
             record_route,
         } = forward;
+        if let Origin::Server { tx } = &origin {
+            if self.early_cancels.remove(tx).is_some() {
+                let response = crate::context::response(
+                    &request,
+                    487,
+                    "Request Terminated",
+                    &self.server_token,
+                );
+                self.respond(*tx, response).await;
+                return;
+            }
+        }
         let loop_key = LoopKey::of(&request);
         if let (Origin::Server { tx }, Some(key)) = (&origin, &loop_key) {
             if self.loops.contains_key(key) && self.came_through_us(&request) {
@@ -192,6 +225,8 @@ impl ProxyTask {
             branches: vec![None; targets.len()],
             loop_key,
             deadline: Instant::now() + limit,
+            final_sent: false,
+            expired: false,
         };
         if let Origin::Server { tx } = &context.origin {
             self.by_server.insert(*tx, id);
@@ -285,7 +320,8 @@ impl ProxyTask {
         })
     }
 
-    /// Sends what the context produced upstream, and forgets the context once it is done.
+    /// Sends what the context produced upstream, cancels the branches the context says to
+    /// cancel, and forgets the context once it is done.
     async fn deliver(&mut self, id: u64, up: Option<Upstream>) {
         let Some(context) = self.contexts.get_mut(&id) else {
             return;
@@ -299,20 +335,57 @@ impl ProxyTask {
                 let (closed, _) = oneshot::channel();
                 let _ = std::mem::replace(reply, closed).send(code);
             }
-            (
-                Some(Upstream::Provisional(response) | Upstream::Final(response)),
-                Origin::Server { tx },
-            ) => {
+            (Some(Upstream::Provisional(response)), Origin::Server { tx }) => {
                 let tx = *tx;
                 self.respond(tx, response).await;
             }
+            (Some(Upstream::Final(response)), Origin::Server { tx }) => {
+                let tx = *tx;
+                if std::mem::replace(&mut context.final_sent, true) {
+                    // Another branch's 2xx: the server transaction ended with the first.
+                    self.forward_stateless(response).await;
+                } else {
+                    self.respond(tx, response).await;
+                }
+            }
         }
+        self.cancel_branches(id).await;
         if self
             .contexts
             .get(&id)
             .is_some_and(|c| c.fork.is_finished() && c.fork.is_answered())
         {
             self.forget(id);
+        }
+    }
+
+    /// Sends a CANCEL on every branch the context says to cancel (§16.7 step 10, §16.10).
+    async fn cancel_branches(&mut self, id: u64) {
+        let Some(context) = self.contexts.get_mut(&id) else {
+            return;
+        };
+        let txs: Vec<TransactionId> = context
+            .fork
+            .take_cancellable()
+            .into_iter()
+            .filter_map(|branch| context.branches.get(branch).copied().flatten())
+            .collect();
+        for invite in txs {
+            // Only fails when the driver has stopped.
+            let _ = self.commands.send(Command::Cancel { invite }).await;
+        }
+    }
+
+    /// A response whose server transaction has ended, sent to the next Via (§16.7 step 9).
+    async fn forward_stateless(&self, response: Message) {
+        let class = response.status().map_or("6xx", crate::metrics::class_label);
+        if self
+            .commands
+            .send(Command::ForwardResponse { response })
+            .await
+            .is_ok()
+        {
+            metrics::counter!(crate::metrics::SIP_RESPONSES_SENT, "class" => class).increment(1);
         }
     }
 
@@ -346,21 +419,29 @@ impl ProxyTask {
     }
 
     /// Contexts past their deadline answer `408` if they have not answered (Timer C for
-    /// INVITE, §16.8) and are forgotten: late responses are then dropped.
+    /// INVITE, §16.8) and cancel their pending branches; past it a second time, they are
+    /// forgotten: late responses are then dropped. Early CANCELs are forgotten after a while.
     async fn sweep(&mut self, now: Instant) {
-        let expired: Vec<u64> = self
+        self.early_cancels
+            .retain(|_, at| now.saturating_duration_since(*at) < EARLY_CANCEL_LIMIT);
+        let due: Vec<u64> = self
             .contexts
             .iter()
             .filter(|(_, c)| c.deadline <= now)
             .map(|(id, _)| *id)
             .collect();
-        for id in expired {
-            let up = self
-                .contexts
-                .get_mut(&id)
-                .and_then(|c| c.fork.give_up(408, "Request Timeout"));
+        for id in due {
+            let Some(context) = self.contexts.get_mut(&id) else {
+                continue;
+            };
+            if context.expired {
+                self.forget(id);
+                continue;
+            }
+            context.expired = true;
+            context.deadline = now + AFTER_DEADLINE;
+            let up = context.fork.give_up(408, "Request Timeout");
             self.deliver(id, up).await;
-            self.forget(id);
         }
     }
 }

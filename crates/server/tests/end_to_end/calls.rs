@@ -1,25 +1,32 @@
 //! A call between two signed-in phones goes through the proxy: the INVITE is challenged
 //! (`407`), then forwarded with our `Record-Route` on top; ringing and the answer come back;
 //! the ACK and the BYE, sent along the recorded route, reach the other phone whatever their
-//! Request-URI (loose routing). A CANCEL before the answer is answered `200` and ends the
-//! INVITE with `487`.
+//! Request-URI (loose routing). A CANCEL before the answer is answered `200` and forwarded
+//! to the ringing phone, which answers it `200` and its INVITE `487`; that `487` reaches the
+//! caller. (Calls forked to several phones: `forked_call`.)
 
 use crate::harness::{parse, unique, Setup, TestServer, ANSWER};
 use crate::phone::Phone;
 use parley_sip::{HeaderName, Message, Method};
 
-fn setup() -> Setup {
+pub(crate) fn setup() -> Setup {
     Setup::with_users("example.com", &[("alice", "secret"), ("bob", "hunter2")])
 }
 
-async fn signed_in(server: &TestServer, address: &str, password: &str) -> Phone {
+pub(crate) async fn signed_in(server: &TestServer, address: &str, password: &str) -> Phone {
     let mut phone = Phone::udp(server, address, password).await;
     assert_eq!(phone.register(None).await.status(), Some(200));
     phone
 }
 
 /// An INVITE from `alice` to `to`, with this branch and CSeq.
-fn invite(alice: &Phone, to: &str, branch: &str, cseq: u32, creds: Option<&str>) -> String {
+pub(crate) fn invite(
+    alice: &Phone,
+    to: &str,
+    branch: &str,
+    cseq: u32,
+    creds: Option<&str>,
+) -> String {
     let auth = creds.map_or(String::new(), |c| format!("Proxy-Authorization: {c}\r\n"));
     format!(
         "INVITE sip:{to} SIP/2.0\r\n\
@@ -38,7 +45,7 @@ fn invite(alice: &Phone, to: &str, branch: &str, cseq: u32, creds: Option<&str>)
 }
 
 /// The ACK of a non-2xx final response: same branch as the INVITE (§17.1.1.3).
-fn ack_for(invite_text: &str, response: &Message) -> String {
+pub(crate) fn ack_for(invite_text: &str, response: &Message) -> String {
     let invite = parse(invite_text.as_bytes());
     format!(
         "ACK {uri} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\n\
@@ -53,7 +60,7 @@ fn ack_for(invite_text: &str, response: &Message) -> String {
 }
 
 /// The INVITE, authenticated after its 407 (which is acknowledged); returns its text.
-async fn authenticated_invite(alice: &mut Phone, to: &str) -> String {
+pub(crate) async fn authenticated_invite(alice: &mut Phone, to: &str) -> String {
     let branch = format!("z9hG4bK-call{}", unique());
     let first = invite(alice, to, &branch, 1, None);
     let challenge = alice.transact(&first).await;
@@ -67,7 +74,18 @@ async fn authenticated_invite(alice: &mut Phone, to: &str) -> String {
 
 /// The response of a UAS to `request`: Record-Route copied (§12.1.1), our Contact.
 fn uas_response(request: &Message, code: u16, reason: &str, contact: &str) -> String {
-    let mut r = request.response(code, reason, Some("callee"));
+    uas_response_tagged(request, code, reason, contact, "callee")
+}
+
+/// [`uas_response`] with this To tag.
+pub(crate) fn uas_response_tagged(
+    request: &Message,
+    code: u16,
+    reason: &str,
+    contact: &str,
+    tag: &str,
+) -> String {
+    let mut r = request.response(code, reason, Some(tag));
     for rr in request.headers.all(&HeaderName::RecordRoute) {
         r.headers.push(HeaderName::RecordRoute, rr.value.clone());
     }
@@ -77,7 +95,7 @@ fn uas_response(request: &Message, code: u16, reason: &str, contact: &str) -> St
 }
 
 /// The next response other than `100 Trying` (which the INVITE transaction may send).
-async fn next_response(phone: &mut Phone) -> Message {
+pub(crate) async fn next_response(phone: &mut Phone) -> Message {
     loop {
         let m = phone.recv_any(ANSWER).await.expect("a response");
         if !m.is_request() && m.status() != Some(100) {
@@ -184,18 +202,19 @@ async fn a_cancel_ends_the_invite_with_487() {
         .await;
     assert_eq!(next_response(&mut alice).await.status(), Some(180));
 
-    let invite = parse(sent.as_bytes());
-    let cancel = format!(
-        "CANCEL {uri} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\n\
-         Call-ID: {call_id}\r\nCSeq: {seq} CANCEL\r\nContent-Length: 0\r\n\r\n",
-        uri = invite.uri().unwrap(),
-        via = invite.headers.get_str(&HeaderName::Via).unwrap(),
-        from = invite.headers.get_str(&HeaderName::From).unwrap(),
-        to = invite.headers.get_str(&HeaderName::To).unwrap(),
-        call_id = invite.call_id().unwrap(),
-        seq = invite.cseq().unwrap().seq,
-    );
-    alice.send(&cancel).await;
+    alice.send(&cancel_of(&sent)).await;
+
+    // Bob's phone gets the CANCEL of the INVITE it rings for, and ends both.
+    let cancel = next_request_of(&mut bob, Method::Cancel).await;
+    assert_eq!(cancel.top_via().unwrap(), at_bob.top_via().unwrap());
+    bob.answer(&cancel, 200).await;
+    bob.send(&uas_response(
+        &at_bob,
+        487,
+        "Request Terminated",
+        &bob.contact(),
+    ))
+    .await;
     let mut codes = Vec::new();
     while codes.len() < 2 {
         let r = next_response(&mut alice).await;
@@ -204,6 +223,34 @@ async fn a_cancel_ends_the_invite_with_487() {
     codes.sort();
     assert_eq!(codes, [("CANCEL".into(), 200), ("INVITE".into(), 487)]);
     server.stop().await;
+}
+
+/// The CANCEL of the INVITE `invite_text` (RFC 3261 §9.1).
+pub(crate) fn cancel_of(invite_text: &str) -> String {
+    let invite = parse(invite_text.as_bytes());
+    format!(
+        "CANCEL {uri} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\n\
+         Call-ID: {call_id}\r\nCSeq: {seq} CANCEL\r\nContent-Length: 0\r\n\r\n",
+        uri = invite.uri().unwrap(),
+        via = invite.headers.get_str(&HeaderName::Via).unwrap(),
+        from = invite.headers.get_str(&HeaderName::From).unwrap(),
+        to = invite.headers.get_str(&HeaderName::To).unwrap(),
+        call_id = invite.call_id().unwrap(),
+        seq = invite.cseq().unwrap().seq,
+    )
+}
+
+/// The next request with this method (retransmissions of earlier requests are skipped).
+pub(crate) async fn next_request_of(phone: &mut Phone, method: Method) -> Message {
+    loop {
+        let m = phone
+            .next_request(ANSWER)
+            .await
+            .unwrap_or_else(|| panic!("no {method} arrived"));
+        if m.method() == Some(&method) {
+            return m;
+        }
+    }
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod phone;
 
 mod calls;
 mod connections;
+mod forked_call;
 mod http;
 mod loops;
 mod malformed;

@@ -56,8 +56,11 @@ use std::time::{Duration, Instant};
 ///                          +-----------+
 /// ```
 ///
-/// Timer B runs in "Calling" only: once a provisional response arrives the transaction waits
-/// for the final response as long as the TU does (a proxy's Timer C, §16.6, or a CANCEL).
+/// Timer B runs in "Calling", and again from the moment a CANCEL of the INVITE is sent
+/// ([`crate::Endpoint::cancel`]): once a provisional response arrives the transaction waits for
+/// the final response as long as the TU does (a proxy's Timer C, §16.6), but a cancelled
+/// INVITE that has no final response 64·T1 after its CANCEL is destroyed (§9.1) and reported
+/// as a timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InviteClientState {
     Calling,
@@ -166,6 +169,15 @@ impl ClientTransaction {
         outgoing: Outgoing,
         out: &mut Output,
     ) -> ClientTransaction {
+        let mut tx = ClientTransaction::held(id, config, outgoing);
+        tx.release(now, config, out);
+        tx
+    }
+
+    /// Creates the transaction without sending its request: a CANCEL waiting for the first
+    /// provisional response to its INVITE (§9.1). It stays in "Trying" with no timer running
+    /// until [`ClientTransaction::release`].
+    pub fn held(id: TransactionId, config: &TimerConfig, outgoing: Outgoing) -> ClientTransaction {
         let Outgoing {
             key,
             request,
@@ -176,27 +188,13 @@ impl ClientTransaction {
             Destination::Connection(_) => true,
             Destination::Address { transport, .. } => transport.is_reliable(),
         };
-        out.send(destination, None, bytes.clone());
         let invite = key.method == Method::Invite;
-        let (state, retransmit, timeout) = if invite {
-            (
-                State::Invite(InviteClientState::Calling),
-                Timer::A,
-                Timer::B,
-            )
+        let state = if invite {
+            State::Invite(InviteClientState::Calling)
         } else {
-            (
-                State::NonInvite(NonInviteClientState::Trying),
-                Timer::E,
-                Timer::F,
-            )
+            State::NonInvite(NonInviteClientState::Trying)
         };
-        let mut timers = TimerTable::default();
-        let interval = retransmit.duration(config, reliable);
-        if !reliable {
-            timers.set(retransmit, now + interval);
-        }
-        timers.set(timeout, now + timeout.duration(config, reliable));
+        let retransmit = if invite { Timer::A } else { Timer::E };
         ClientTransaction {
             id,
             key,
@@ -206,10 +204,25 @@ impl ClientTransaction {
             request: bytes,
             invite: invite.then_some(request),
             ack: None,
-            timers,
-            interval,
+            timers: TimerTable::default(),
+            interval: retransmit.duration(config, reliable),
             last_provisional: None,
         }
+    }
+
+    /// Queues the request for its destination and starts Timers A and B (INVITE) or E and F
+    /// (others).
+    pub fn release(&mut self, now: Instant, config: &TimerConfig, out: &mut Output) {
+        out.send(self.destination, None, self.request.clone());
+        let (retransmit, timeout) = match self.state {
+            State::Invite(_) => (Timer::A, Timer::B),
+            State::NonInvite(_) => (Timer::E, Timer::F),
+        };
+        if !self.reliable {
+            self.timers.set(retransmit, now + self.interval);
+        }
+        self.timers
+            .set(timeout, now + timeout.duration(config, self.reliable));
     }
 
     pub fn state(&self) -> TransactionState {
@@ -221,6 +234,54 @@ impl ClientTransaction {
 
     pub fn next_deadline(&self) -> Option<Instant> {
         self.timers.next()
+    }
+
+    /// The CANCEL of this INVITE (§9.1): Request-URI, Call-ID, To, From, Route and the CSeq
+    /// number of the INVITE, its top Via alone (so the same branch), method CANCEL, for the
+    /// same destination. `None` if this is not an INVITE transaction.
+    pub fn cancel_request(&self) -> Option<Outgoing> {
+        let invite = self.invite.as_ref()?;
+        let uri = invite.uri()?.clone();
+        let mut cancel = Message::request(Method::Cancel, uri);
+        let h = &mut cancel.headers;
+        h.push(
+            HeaderName::Via,
+            invite.headers.get(&HeaderName::Via)?.value.clone(),
+        );
+        for route in invite.headers.all(&HeaderName::Route) {
+            h.push(HeaderName::Route, route.value.clone());
+        }
+        let max_forwards = invite
+            .headers
+            .get(&HeaderName::MaxForwards)
+            .map_or(Bytes::from_static(b"70"), |m| m.value.clone());
+        h.push(HeaderName::MaxForwards, max_forwards);
+        for name in [HeaderName::From, HeaderName::To, HeaderName::CallId] {
+            let value = invite.headers.get(&name)?.value.clone();
+            h.push(name, value);
+        }
+        let seq = invite.cseq().ok()?.seq;
+        h.push(HeaderName::CSeq, Bytes::from(format!("{seq} CANCEL")));
+        cancel.set_content_length();
+        Some(Outgoing {
+            key: ClientKey {
+                branch: self.key.branch.clone(),
+                method: Method::Cancel,
+            },
+            bytes: cancel.to_bytes(),
+            request: cancel,
+            destination: self.destination,
+        })
+    }
+
+    /// A CANCEL of this INVITE has been sent: if no final response arrives within 64·T1 the
+    /// transaction ends with a timeout (Timer B; §9.1 says to consider the INVITE cancelled
+    /// and destroy its transaction).
+    pub fn on_cancel_sent(&mut self, now: Instant, config: &TimerConfig) {
+        if self.state == State::Invite(InviteClientState::Proceeding) {
+            self.timers
+                .set(Timer::B, now + Timer::B.duration(config, self.reliable));
+        }
     }
 
     /// A response matched this transaction (§17.1.3). `raw` is the response as received.

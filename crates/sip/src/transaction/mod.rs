@@ -16,14 +16,17 @@ pub use server::{InviteServerState, NonInviteServerState, TRYING_DELAY};
 pub use timer::{Timer, TimerTable};
 
 use crate::endpoint::{Event, TransactionId};
+use crate::header::Via;
 use crate::message::Message;
 use crate::response::{response_target, ResponseTarget};
-use crate::transport::{Destination, Peer, Transmit};
+use crate::transport::{Destination, Peer, Transmit, Transport};
+use crate::uri::Host;
 use bytes::Bytes;
 use client::ClientTransaction;
 use key::{ClientKey, ServerKey};
 use server::ServerTransaction;
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 /// Where a transaction stands, as named in RFC 3261 §17 (see each state type for its
@@ -256,4 +259,41 @@ pub(crate) fn response_destination(
         },
         None,
     )
+}
+
+/// Where a response goes when no transaction remembers where its request came from: the
+/// address the top Via names (RFC 3261 §18.2.2, RFC 3581 §4). Over UDP, `received` and `rport`
+/// (or the sent-by); over a stream transport, a connection to `received` (or the sent-by's
+/// address) and `rport` (or the sent-by's port), which `parley-net` reuses if one is open.
+/// `None` for a Via naming a host that must be resolved first, or an unknown transport.
+pub(crate) fn via_destination(via: &Via<'_>) -> Option<Destination> {
+    let transport = Transport::from_via_token(via.transport)?;
+    if !via.is_stream() {
+        return match response_target(via) {
+            ResponseTarget::Datagram(addr) => Some(Destination::Address { transport, addr }),
+            ResponseTarget::SameConnection | ResponseTarget::Resolve { .. } => None,
+        };
+    }
+    let received = via.received().and_then(|r| r.parse::<IpAddr>().ok());
+    let ip = match (received, &via.host) {
+        (Some(ip), _) => ip,
+        (None, Host::Ip(ip)) => *ip,
+        (None, Host::Name(_)) => return None,
+    };
+    let default_port = match transport {
+        Transport::Tls => 5061,
+        Transport::Ws => 80,
+        Transport::Wss => 443,
+        Transport::Udp | Transport::Tcp => 5060,
+    };
+    let port = via
+        .rport()
+        .flatten()
+        .and_then(|p| p.parse().ok())
+        .or(via.port)
+        .unwrap_or(default_port);
+    Some(Destination::Address {
+        transport,
+        addr: SocketAddr::new(ip, port),
+    })
 }

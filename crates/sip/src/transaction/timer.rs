@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 pub enum Timer {
     /// Table 4: INVITE request retransmit interval, UDP only; initially T1, doubling (§17.1.1.2).
     A,
-    /// Table 4: INVITE client transaction timeout; 64·T1 (§17.1.1.2).
+    /// Table 4: INVITE client transaction timeout; 64·T1 (§17.1.1.2). Started again when a
+    /// CANCEL of the INVITE is sent: a cancelled INVITE waits that long for its final (§9.1).
     B,
     /// Table 4: wait time for response retransmits; ≥ 32 s for UDP, 0 for reliable (§17.1.1.2).
     D,

@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod absorption;
+mod cancel;
 mod cleanup;
 mod invite_client;
 mod invite_server;
