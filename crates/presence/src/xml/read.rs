@@ -1,0 +1,213 @@
+//! Bytes → [`Element`] tree, with the [`Limits`] checked as the reader goes.
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::NsReader;
+
+use super::{Attribute, Element, Limits, Name, Node};
+use crate::error::ParseError;
+
+/// Parses one XML document into its root element.
+pub(crate) fn parse_tree(bytes: &[u8], limits: &Limits) -> Result<Element, ParseError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(ParseError::TooLarge {
+            size: bytes.len(),
+            limit: limits.max_bytes,
+        });
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| ParseError::NotUtf8)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = NsReader::from_str(text);
+    reader.config_mut().expand_empty_elements = false;
+    reader.config_mut().check_end_names = true;
+
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    let mut count = 0usize;
+    loop {
+        let event = match reader.read_event() {
+            Ok(e) => e,
+            Err(e) => return Err(malformed(&reader, &e)),
+        };
+        match event {
+            Event::Start(start) => {
+                let el = open(
+                    &reader,
+                    &start,
+                    limits,
+                    &mut count,
+                    stack.len(),
+                    root.is_some(),
+                )?;
+                stack.push(el);
+            }
+            Event::Empty(start) => {
+                let el = open(
+                    &reader,
+                    &start,
+                    limits,
+                    &mut count,
+                    stack.len(),
+                    root.is_some(),
+                )?;
+                close(el, &mut stack, &mut root);
+            }
+            Event::End(_) => match stack.pop() {
+                Some(el) => close(el, &mut stack, &mut root),
+                None => return Err(ParseError::TrailingContent),
+            },
+            Event::Text(t) => {
+                let s = t.decode().map_err(|e| malformed(&reader, &e.into()))?;
+                push_text(&mut stack, &s)?;
+            }
+            Event::CData(c) => {
+                let s = c.decode().map_err(|e| malformed(&reader, &e.into()))?;
+                push_text(&mut stack, &s)?;
+            }
+            Event::GeneralRef(r) => {
+                let name = r.decode().map_err(|e| malformed(&reader, &e.into()))?;
+                let ch = match r.resolve_char_ref() {
+                    Ok(Some(c)) => c,
+                    Ok(None) => predefined(&name)
+                        .ok_or_else(|| ParseError::UnknownEntity(name.to_string()))?,
+                    Err(e) => return Err(malformed(&reader, &e)),
+                };
+                push_text(&mut stack, ch.encode_utf8(&mut [0u8; 4]))?;
+            }
+            Event::DocType(_) => return Err(ParseError::DocType),
+            Event::Comment(_) | Event::PI(_) | Event::Decl(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if !stack.is_empty() {
+        return Err(ParseError::Malformed {
+            position: reader.buffer_position(),
+            reason: "document ends inside an element".into(),
+        });
+    }
+    root.ok_or(ParseError::NoRoot)
+}
+
+fn predefined(name: &str) -> Option<char> {
+    Some(match name {
+        "lt" => '<',
+        "gt" => '>',
+        "amp" => '&',
+        "apos" => '\'',
+        "quot" => '"',
+        _ => return None,
+    })
+}
+
+fn malformed<R>(reader: &NsReader<R>, e: &quick_xml::Error) -> ParseError {
+    ParseError::Malformed {
+        position: reader.error_position(),
+        reason: e.to_string(),
+    }
+}
+
+fn push_text(stack: &mut [Element], s: &str) -> Result<(), ParseError> {
+    let Some(top) = stack.last_mut() else {
+        // Outside the root only whitespace may appear.
+        return if s.chars().all(char::is_whitespace) {
+            Ok(())
+        } else {
+            Err(ParseError::TrailingContent)
+        };
+    };
+    if let Some(Node::Text(t)) = top.children.last_mut() {
+        t.push_str(s);
+    } else if !s.is_empty() {
+        top.children.push(Node::Text(s.to_owned()));
+    }
+    Ok(())
+}
+
+fn close(mut el: Element, stack: &mut [Element], root: &mut Option<Element>) {
+    if el.has_element_children() {
+        el.children
+            .retain(|n| !matches!(n, Node::Text(t) if t.chars().all(char::is_whitespace)));
+    }
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(Node::Element(el)),
+        None => *root = Some(el),
+    }
+}
+
+fn resolved(r: ResolveResult<'_>) -> Result<String, ParseError> {
+    match r {
+        ResolveResult::Bound(ns) => std::str::from_utf8(ns.as_ref())
+            .map(str::to_owned)
+            .map_err(|_| ParseError::NotUtf8),
+        ResolveResult::Unbound => Ok(String::new()),
+        ResolveResult::Unknown(p) => Err(ParseError::UndeclaredPrefix(
+            String::from_utf8_lossy(&p).into_owned(),
+        )),
+    }
+}
+
+fn utf8(b: &[u8]) -> Result<String, ParseError> {
+    std::str::from_utf8(b)
+        .map(str::to_owned)
+        .map_err(|_| ParseError::NotUtf8)
+}
+
+fn open(
+    reader: &NsReader<&[u8]>,
+    start: &BytesStart<'_>,
+    limits: &Limits,
+    count: &mut usize,
+    depth: usize,
+    have_root: bool,
+) -> Result<Element, ParseError> {
+    if depth == 0 && have_root {
+        return Err(ParseError::TrailingContent);
+    }
+    if depth + 1 > limits.max_depth {
+        return Err(ParseError::TooDeep {
+            limit: limits.max_depth,
+        });
+    }
+    *count += 1;
+    if *count > limits.max_elements {
+        return Err(ParseError::TooManyElements {
+            limit: limits.max_elements,
+        });
+    }
+    let (ns, local) = reader.resolve_element(start.name());
+    let name = Name {
+        namespace: resolved(ns)?,
+        local: utf8(local.as_ref())?,
+    };
+    let mut attributes = Vec::new();
+    for attr in start.attributes() {
+        let attr = attr.map_err(|e| malformed(reader, &e.into()))?;
+        if attr.key.as_namespace_binding().is_some() {
+            continue;
+        }
+        if attributes.len() == limits.max_attributes {
+            return Err(ParseError::TooManyAttributes {
+                limit: limits.max_attributes,
+            });
+        }
+        let (ns, local) = reader.resolve_attribute(attr.key);
+        let name = Name {
+            namespace: resolved(ns)?,
+            local: utf8(local.as_ref())?,
+        };
+        let value = match attr.unescape_value() {
+            Ok(v) => v.into_owned(),
+            Err(quick_xml::Error::Escape(quick_xml::escape::EscapeError::UnrecognizedEntity(
+                _,
+                n,
+            ))) => return Err(ParseError::UnknownEntity(n)),
+            Err(e) => return Err(malformed(reader, &e)),
+        };
+        attributes.push(Attribute { name, value });
+    }
+    Ok(Element {
+        name,
+        attributes,
+        children: Vec::new(),
+    })
+}
