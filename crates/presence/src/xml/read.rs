@@ -106,7 +106,23 @@ fn malformed<R>(reader: &NsReader<R>, e: &quick_xml::Error) -> ParseError {
     }
 }
 
+/// XML 1.0 §2.2 `Char`: what a document may contain, raw or as a character reference.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+fn check_chars(s: &str) -> Result<(), ParseError> {
+    match s.chars().find(|c| !is_xml_char(*c)) {
+        Some(c) => Err(ParseError::InvalidValue {
+            what: "character",
+            value: format!("U+{:04X}", u32::from(c)),
+        }),
+        None => Ok(()),
+    }
+}
+
 fn push_text(stack: &mut [Element], s: &str) -> Result<(), ParseError> {
+    check_chars(s)?;
     let Some(top) = stack.last_mut() else {
         // Outside the root only whitespace may appear.
         return if s.chars().all(char::is_whitespace) {
@@ -203,6 +219,7 @@ fn open(
             ))) => return Err(ParseError::UnknownEntity(n)),
             Err(e) => return Err(malformed(reader, &e)),
         };
+        check_chars(&value)?;
         attributes.push(Attribute { name, value });
     }
     Ok(Element {

@@ -5,10 +5,7 @@
 use parley_presence::details::{Activity, InputState, Item, MoodValue, RelationshipValue};
 use parley_presence::{Basic, Presence};
 
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use crate::fixture;
 
 /// parse → print → parse gives the same model, and printing is stable.
 fn round_trip(name: &str) -> Presence {
