@@ -9,7 +9,7 @@
 //! | [`details`] | RPID, CIPID and timed-status elements of a person, device or tuple | 4480, 4482, 4481 |
 //! | [`xml`] | the namespace-resolved tree unknown extensions are kept as; parse [`Limits`] | |
 //! | [`publish`] | [`Publications`]: entity-tags, expiry, refresh/modify/remove, `412`/`423` | 3903 |
-//! | [`compose`] | several publications → one document for watchers (the rule is there) | 3903 §4, 4479 |
+//! | [`compose`](mod@compose) | several publications → one document for watchers (**the rule is documented there**) | 3903 §4, 4479 |
 //! | [`policy`] | who may watch and what they see: [`PolicyEngine`], [`Decision`] | 5025 (later) |
 //! | [`winfo`] | watcher information documents and their versions | 3857, 3858 |
 //! | [`package`] | the [`EventPackage`] trait: `presence`, `presence.winfo` | 6665, 3856 |

@@ -187,3 +187,39 @@ impl Default for Limits {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(xml: &str) -> Element {
+        let tree = parse_tree(xml.as_bytes(), &Limits::default()).unwrap();
+        let printed = write_document(&tree);
+        let again = parse_tree(printed.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(again, tree, "{printed}");
+        tree
+    }
+
+    #[test]
+    fn namespaces_survive_any_prefixes() {
+        // No-namespace element under a default namespace, the default namespace's own elements
+        // under it (printed with a prefix), attributes in the xml: and other namespaces.
+        let tree = round_trip(
+            r#"<p xmlns="urn:a" xmlns:q="urn:b"><bare xmlns=""><inner xmlns="urn:a" q:x="1" xml:lang="en"/></bare><q:b a="&lt;&quot;&#10;"/></p>"#,
+        );
+        let bare = tree.elements().next().unwrap();
+        assert_eq!(bare.name, Name::new("", "bare"));
+        let inner = bare.elements().next().unwrap();
+        assert_eq!(inner.name, Name::new("urn:a", "inner"));
+        assert_eq!(inner.lang(), Some("en"));
+        assert_eq!(tree.elements().nth(1).unwrap().attr("a"), Some("<\"\n"));
+    }
+
+    #[test]
+    fn mixed_content_keeps_its_text() {
+        let tree = round_trip(r#"<p xmlns="urn:a">  one <b/> two <![CDATA[<three>]]>  </p>"#);
+        assert_eq!(tree.text(), "  one  two <three>  ");
+        let tree = round_trip(r#"<p xmlns="urn:a">   </p>"#);
+        assert_eq!(tree.text(), "   ");
+    }
+}
