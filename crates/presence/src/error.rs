@@ -55,6 +55,12 @@ pub enum ParseError {
         element: &'static str,
         child: &'static str,
     },
+    /// A child the schema allows once appears again (e.g. two `<contact>`s in one tuple).
+    #[error("<{element}> has more than one <{child}>")]
+    Duplicate {
+        element: &'static str,
+        child: &'static str,
+    },
     /// A value outside what the schema allows, e.g. `<basic>maybe</basic>`.
     #[error("invalid {what} `{value}`")]
     InvalidValue { what: &'static str, value: String },

@@ -89,9 +89,19 @@ fn id_and_rest(
     }
 }
 
-fn timestamp(el: &Element, slot: &mut Option<Timestamp>) -> Result<bool, ParseError> {
-    if slot.is_some() || el.has_element_children() {
+fn timestamp(
+    el: &Element,
+    slot: &mut Option<Timestamp>,
+    element: &'static str,
+) -> Result<bool, ParseError> {
+    if el.has_element_children() {
         return Ok(false);
+    }
+    if slot.is_some() {
+        return Err(ParseError::Duplicate {
+            element,
+            child: "timestamp",
+        });
     }
     *slot = Some(Timestamp::parse(&el.text())?);
     Ok(true)
@@ -112,15 +122,24 @@ fn tuple(el: &Element) -> Result<Tuple, ParseError> {
                 have_status = true;
                 true
             }
-            (PIDF, "contact") if t.contact.is_none() => {
-                t.contact = contact(c)?;
-                t.contact.is_some()
-            }
+            (PIDF, "contact") => match contact(c)? {
+                Some(_) if t.contact.is_some() => {
+                    return Err(ParseError::Duplicate {
+                        element: "tuple",
+                        child: "contact",
+                    })
+                }
+                Some(found) => {
+                    t.contact = Some(found);
+                    true
+                }
+                None => false,
+            },
             (PIDF, "note") => {
                 keep_note(c, &mut t.notes, &mut t.extensions);
                 true
             }
-            (PIDF, "timestamp") => timestamp(c, &mut t.timestamp)?,
+            (PIDF, "timestamp") => timestamp(c, &mut t.timestamp, "tuple")?,
             (DATA_MODEL, "deviceID") if c.attributes.is_empty() && !c.has_element_children() => {
                 t.device_ids.push(c.text().trim().to_owned());
                 true
@@ -189,7 +208,7 @@ fn person(el: &Element) -> Result<Person, ParseError> {
                 keep_note(c, &mut p.notes, &mut p.extensions);
                 true
             }
-            (DATA_MODEL, "timestamp") => timestamp(c, &mut p.timestamp)?,
+            (DATA_MODEL, "timestamp") => timestamp(c, &mut p.timestamp, "person")?,
             _ => p.details.absorb(c),
         };
         if !taken {
@@ -208,11 +227,13 @@ fn device(el: &Element) -> Result<Device, ParseError> {
     };
     for c in el.elements() {
         let taken = match (c.name.namespace.as_str(), c.name.local.as_str()) {
-            (DATA_MODEL, "deviceID")
-                if d.device_id.is_none()
-                    && c.attributes.is_empty()
-                    && !c.has_element_children() =>
-            {
+            (DATA_MODEL, "deviceID") if c.attributes.is_empty() && !c.has_element_children() => {
+                if d.device_id.is_some() {
+                    return Err(ParseError::Duplicate {
+                        element: "device",
+                        child: "deviceID",
+                    });
+                }
                 d.device_id = Some(c.text().trim().to_owned());
                 true
             }
@@ -220,7 +241,7 @@ fn device(el: &Element) -> Result<Device, ParseError> {
                 keep_note(c, &mut d.notes, &mut d.extensions);
                 true
             }
-            (DATA_MODEL, "timestamp") => timestamp(c, &mut d.timestamp)?,
+            (DATA_MODEL, "timestamp") => timestamp(c, &mut d.timestamp, "device")?,
             _ => d.details.absorb(c),
         };
         if !taken {

@@ -216,6 +216,14 @@ mod tests {
     }
 
     #[test]
+    fn namespace_names_are_unescaped() {
+        // Found by fuzzing: the reader gives declarations' values raw.
+        let tree = round_trip(r#"<p xmlns="urn:a&amp;b" xmlns:q="urn:c>d&#10;"><q:x/></p>"#);
+        assert_eq!(tree.name.namespace, "urn:a&b");
+        assert_eq!(tree.elements().next().unwrap().name.namespace, "urn:c>d\n");
+    }
+
+    #[test]
     fn mixed_content_keeps_its_text() {
         let tree = round_trip(r#"<p xmlns="urn:a">  one <b/> two <![CDATA[<three>]]>  </p>"#);
         assert_eq!(tree.text(), "  one  two <three>  ");

@@ -152,9 +152,21 @@ fn close(mut el: Element, stack: &mut [Element], root: &mut Option<Element>) {
 
 fn resolved(r: ResolveResult<'_>) -> Result<String, ParseError> {
     match r {
-        ResolveResult::Bound(ns) => std::str::from_utf8(ns.as_ref())
-            .map(str::to_owned)
-            .map_err(|_| ParseError::NotUtf8),
+        // The reader hands over the declaration's value as written: resolve its references.
+        ResolveResult::Bound(ns) => {
+            let raw = std::str::from_utf8(ns.as_ref()).map_err(|_| ParseError::NotUtf8)?;
+            let value = quick_xml::escape::unescape(raw).map_err(|e| match e {
+                quick_xml::escape::EscapeError::UnrecognizedEntity(_, n) => {
+                    ParseError::UnknownEntity(n)
+                }
+                other => ParseError::Malformed {
+                    position: 0,
+                    reason: other.to_string(),
+                },
+            })?;
+            check_chars(&value)?;
+            Ok(value.into_owned())
+        }
         ResolveResult::Unbound => Ok(String::new()),
         ResolveResult::Unknown(p) => Err(ParseError::UndeclaredPrefix(
             String::from_utf8_lossy(&p).into_owned(),

@@ -126,6 +126,14 @@ fn schema_violations_are_named() {
         "</status><contact priority=\"2\">sip:x</contact>",
     ));
     assert_eq!(e.to_string(), "invalid contact priority `2`");
+    // Found by fuzzing: a second contact kept as an extension would swap places on printing.
+    let e = err(&OK.replace(
+        "</status>",
+        "</status><contact>sip:a</contact><contact>sip:b</contact>",
+    ));
+    assert_eq!(e.to_string(), "<tuple> has more than one <contact>");
+    let e = err(&OK.replace("</status>", "</status><timestamp>2005-05-30T16:09:44Z</timestamp><timestamp>2005-05-30T16:09:44Z</timestamp>"));
+    assert_eq!(e.to_string(), "<tuple> has more than one <timestamp>");
     let two = OK.replace("</tuple>", "</tuple><tuple id=\"t\"><status/></tuple>");
     assert_eq!(err(&two).to_string(), "duplicate tuple id `t`");
     let e = err(
