@@ -221,6 +221,8 @@ mod tests {
         let tree = round_trip(r#"<p xmlns="urn:a&amp;b" xmlns:q="urn:c>d&#10;"><q:x/></p>"#);
         assert_eq!(tree.name.namespace, "urn:a&b");
         assert_eq!(tree.elements().next().unwrap().name.namespace, "urn:c>d\n");
+        let escaped = r#"<p xmlns:q="http://www.w3.org/2000/xmlns&#47;"><q:x/></p>"#;
+        assert!(parse_tree(escaped.as_bytes(), &Limits::default()).is_err());
     }
 
     #[test]

@@ -165,6 +165,14 @@ fn resolved(r: ResolveResult<'_>) -> Result<String, ParseError> {
                 },
             })?;
             check_chars(&value)?;
+            // Reserved for declarations (Namespaces in XML §3); the reader only checks the raw
+            // spelling, so an escaped spelling must be caught here.
+            if value == "http://www.w3.org/2000/xmlns/" {
+                return Err(ParseError::Malformed {
+                    position: 0,
+                    reason: "the xmlns namespace names no element or attribute".into(),
+                });
+            }
             Ok(value.into_owned())
         }
         ResolveResult::Unbound => Ok(String::new()),
