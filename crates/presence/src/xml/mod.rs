@@ -221,6 +221,16 @@ mod tests {
         let tree = round_trip(r#"<p xmlns="urn:a&amp;b" xmlns:q="urn:c>d&#10;"><q:x/></p>"#);
         assert_eq!(tree.name.namespace, "urn:a&b");
         assert_eq!(tree.elements().next().unwrap().name.namespace, "urn:c>d\n");
+        for bad in [
+            r#"<p xmlns:q="urn:q"><q:/></p>"#,
+            r#"<p xmlns:q="urn:q"><q:a:b/></p>"#,
+            r#"<p xmlns:q="urn:q" q:="1"/>"#,
+        ] {
+            assert!(
+                parse_tree(bad.as_bytes(), &Limits::default()).is_err(),
+                "{bad}"
+            );
+        }
         let escaped = r#"<p xmlns:q="http://www.w3.org/2000/xmlns&#47;"><q:x/></p>"#;
         assert!(parse_tree(escaped.as_bytes(), &Limits::default()).is_err());
     }

@@ -182,6 +182,27 @@ fn resolved(r: ResolveResult<'_>) -> Result<String, ParseError> {
     }
 }
 
+/// A local name must be an NCName (Namespaces in XML §3): the reader accepts `<p:>` or `<a:b:c>`,
+/// which could not be printed back.
+fn local_name(b: &[u8]) -> Result<String, ParseError> {
+    let name = utf8(b)?;
+    let mut chars = name.chars();
+    let start_ok = chars
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_' || !c.is_ascii());
+    let rest_ok = chars.all(|c| {
+        c.is_alphanumeric() || matches!(c, '-' | '.' | '_') || (!c.is_ascii() && is_xml_char(c))
+    });
+    if start_ok && rest_ok {
+        Ok(name)
+    } else {
+        Err(ParseError::InvalidValue {
+            what: "XML name",
+            value: crate::time::truncate(&name),
+        })
+    }
+}
+
 fn utf8(b: &[u8]) -> Result<String, ParseError> {
     std::str::from_utf8(b)
         .map(str::to_owned)
@@ -213,7 +234,7 @@ fn open(
     let (ns, local) = reader.resolve_element(start.name());
     let name = Name {
         namespace: resolved(ns)?,
-        local: utf8(local.as_ref())?,
+        local: local_name(local.as_ref())?,
     };
     let mut attributes = Vec::new();
     for attr in start.attributes() {
@@ -229,7 +250,7 @@ fn open(
         let (ns, local) = reader.resolve_attribute(attr.key);
         let name = Name {
             namespace: resolved(ns)?,
-            local: utf8(local.as_ref())?,
+            local: local_name(local.as_ref())?,
         };
         let value = match attr.unescape_value() {
             Ok(v) => v.into_owned(),
