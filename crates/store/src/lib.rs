@@ -2,8 +2,10 @@
 //!
 //! The durable domain state of Parley behind typed traits (DESIGN.md "Storage"):
 //! [`UserStore`] (accounts and their digest `HA1`s), [`RegistrationStore`] (the location
-//! service of RFC 3261 §10) and [`OfflineMessageStore`] (RFC 3428 store-and-forward), bundled
-//! as [`Store`]. Two implementations pass one conformance suite (`tests/conformance/`):
+//! service of RFC 3261 §10), [`OfflineMessageStore`] (RFC 3428 store-and-forward),
+//! [`PublicationStore`] (RFC 3903 event state), [`SubscriptionStore`] (RFC 6665 subscriptions
+//! with their dialogs, so NOTIFYs resume after a restart) and [`AuthorizationStore`]
+//! (per-watcher decisions of the `confirm` policy), bundled as [`Store`]. Two implementations pass one conformance suite (`tests/conformance/`):
 //! [`MemoryStore`] for tests and [`SqliteStore`], the embedded default. PostgreSQL comes later
 //! behind the same traits, which therefore speak only in model types: addresses, strings,
 //! integers and [`Timestamp`]s (unix milliseconds). The store never reads the clock: `now` is
@@ -31,6 +33,7 @@ pub mod address;
 pub mod error;
 pub mod memory;
 pub mod model;
+pub mod presence;
 pub mod sqlite;
 pub mod traits;
 
@@ -41,8 +44,16 @@ pub use model::{
     Binding, BindingChange, Ha1Set, MessageId, NewOfflineMessage, OfflineMessage, Source,
     Timestamp, User,
 };
+pub use presence::{
+    DialogId, NewPublication, Publication, PublicationBody, PublicationUpdate, Subscription,
+    SubscriptionDialog, SubscriptionState, SubscriptionUpdate, WatcherAuthorization,
+    WatcherDecision,
+};
 pub use sqlite::SqliteStore;
-pub use traits::{OfflineMessageStore, RegistrationStore, Store, UserStore};
+pub use traits::{
+    AuthorizationStore, OfflineMessageStore, PublicationStore, RegistrationStore, Store,
+    SubscriptionStore, UserStore,
+};
 
 /// Checks a binding to upsert under `aor` (shared by the implementations).
 fn check_upsert(aor: &Address, binding: &Binding) -> Result<(), StoreError> {

@@ -11,6 +11,10 @@ use crate::error::StoreError;
 use crate::model::{
     Binding, BindingChange, Ha1Set, MessageId, NewOfflineMessage, OfflineMessage, Timestamp, User,
 };
+use crate::presence::{
+    DialogId, NewPublication, Publication, PublicationUpdate, Subscription, SubscriptionUpdate,
+    WatcherAuthorization, WatcherDecision,
+};
 
 /// User accounts and their digest secrets.
 pub trait UserStore {
@@ -21,7 +25,8 @@ pub trait UserStore {
     /// there is no such user.
     fn set_ha1(&self, address: &Address, ha1: &Ha1Set) -> Result<(), StoreError>;
 
-    /// Removes a user with their bindings and offline messages.
+    /// Removes a user with their bindings, offline messages and the watcher authorizations
+    /// they gave (publications and subscriptions expire on their own).
     /// [`StoreError::UserNotFound`] if there is no such user.
     fn remove_user(&self, address: &Address) -> Result<(), StoreError>;
 
@@ -102,8 +107,190 @@ pub trait OfflineMessageStore {
     fn delete_message(&self, id: MessageId) -> Result<bool, StoreError>;
 }
 
+/// Event-state publications (RFC 3903). A publication is live while `expires_at > now`;
+/// expired ones stay stored (and are answered as expired) until purged.
+pub trait PublicationStore {
+    /// Stores an initial publication and returns it with its sequence.
+    /// [`StoreError::PublicationExists`] if the entity tag is taken.
+    fn insert_publication(&self, publication: &NewPublication) -> Result<Publication, StoreError>;
+
+    /// Applies a refresh or modify to the publication with entity tag `etag`, live at `now`,
+    /// and returns it as stored afterwards, under `update.new_etag`. Atomic: the old tag stops
+    /// matching exactly when the new one starts. [`StoreError::PublicationNotFound`] or
+    /// [`StoreError::PublicationExpired`] (RFC 3903 §6 `412`), or
+    /// [`StoreError::PublicationExists`] if the new tag is another publication's.
+    fn update_publication(
+        &self,
+        etag: &str,
+        update: &PublicationUpdate,
+        now: Timestamp,
+    ) -> Result<Publication, StoreError>;
+
+    /// A refresh (RFC 3903 §4.3): new entity tag and expiry, document kept.
+    fn refresh_publication(
+        &self,
+        etag: &str,
+        new_etag: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Publication, StoreError> {
+        let update = PublicationUpdate {
+            new_etag: new_etag.to_owned(),
+            expires_at,
+            body: None,
+        };
+        self.update_publication(etag, &update, now)
+    }
+
+    /// Removes the publication with entity tag `etag` and returns it (live or not).
+    fn remove_publication(&self, etag: &str) -> Result<Option<Publication>, StoreError>;
+
+    /// The publication with entity tag `etag`, live or not.
+    fn publication(&self, etag: &str) -> Result<Option<Publication>, StoreError>;
+
+    /// The publications of `presentity` for `event` live at `now`, oldest document first (by
+    /// sequence).
+    fn live_publications(
+        &self,
+        presentity: &Address,
+        event: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Publication>, StoreError>;
+
+    /// Every publication live at `now`, by sequence (to rebuild state after a restart).
+    fn load_live_publications(&self, now: Timestamp) -> Result<Vec<Publication>, StoreError>;
+
+    /// Removes the publications no longer live at `now` and returns them, by sequence.
+    fn purge_expired_publications(&self, now: Timestamp) -> Result<Vec<Publication>, StoreError>;
+}
+
+/// Subscriptions on the notifier side (RFC 6665) with their dialog state. A subscription is
+/// live while `expires_at > now`, whatever its state; expired ones stay stored until purged.
+pub trait SubscriptionStore {
+    /// Stores a new subscription unless its watcher already has `limit` or more live at `now`
+    /// ([`StoreError::SubscriptionLimit`]); the check and the insert are atomic.
+    /// [`StoreError::SubscriptionExists`] / [`StoreError::DialogExists`] if its id / dialog
+    /// is taken.
+    fn insert_subscription(
+        &self,
+        subscription: &Subscription,
+        limit: usize,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Applies `update` and returns the subscription as stored afterwards.
+    /// [`StoreError::SubscriptionNotFound`] if there is none with this id.
+    fn update_subscription(
+        &self,
+        id: &str,
+        update: &SubscriptionUpdate,
+    ) -> Result<Subscription, StoreError>;
+
+    /// Increments the local CSeq of the subscription's dialog and returns the new value, to
+    /// be used by the next NOTIFY. Durable when it returns, so a CSeq is never reused, even
+    /// after a restart. Saturates at `u32::MAX` (136 years of one NOTIFY a second).
+    fn next_local_cseq(&self, id: &str) -> Result<u32, StoreError>;
+
+    /// Records the version of the last watcher-information document sent.
+    fn set_winfo_version(&self, id: &str, version: u32) -> Result<(), StoreError>;
+
+    /// Removes a subscription and returns it.
+    fn remove_subscription(&self, id: &str) -> Result<Option<Subscription>, StoreError>;
+
+    /// The subscription with this id, live or not.
+    fn subscription(&self, id: &str) -> Result<Option<Subscription>, StoreError>;
+
+    /// The subscription of this dialog, live or not (an in-dialog SUBSCRIBE, a NOTIFY
+    /// response).
+    fn subscription_by_dialog(&self, dialog: &DialogId)
+        -> Result<Option<Subscription>, StoreError>;
+
+    /// The subscriptions to `resource` for `event` live at `now` (the fan-out of a change),
+    /// ordered by creation time then id.
+    fn subscriptions_to(
+        &self,
+        resource: &Address,
+        event: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Subscription>, StoreError>;
+
+    /// The subscriptions of `watcher` live at `now`, ordered by creation time then id.
+    fn subscriptions_of(
+        &self,
+        watcher: &Address,
+        now: Timestamp,
+    ) -> Result<Vec<Subscription>, StoreError>;
+
+    /// How many subscriptions of `watcher` are live at `now`.
+    fn count_subscriptions_of(
+        &self,
+        watcher: &Address,
+        now: Timestamp,
+    ) -> Result<usize, StoreError>;
+
+    /// Every subscription live at `now`, ordered by creation time then id (to resume
+    /// notifying after a restart).
+    fn load_live_subscriptions(&self, now: Timestamp) -> Result<Vec<Subscription>, StoreError>;
+
+    /// Removes the subscriptions no longer live at `now` and returns them, ordered by
+    /// creation time then id.
+    fn purge_expired_subscriptions(&self, now: Timestamp) -> Result<Vec<Subscription>, StoreError>;
+}
+
+/// The decisions presentities took about individual watchers (the `confirm` policy): one per
+/// `(presentity, watcher)`.
+pub trait AuthorizationStore {
+    /// Records (or replaces) the decision of `presentity` about `watcher`.
+    fn set_authorization(
+        &self,
+        presentity: &Address,
+        watcher: &Address,
+        decision: WatcherDecision,
+    ) -> Result<(), StoreError>;
+
+    /// The decision of `presentity` about `watcher`, if any.
+    fn authorization(
+        &self,
+        presentity: &Address,
+        watcher: &Address,
+    ) -> Result<Option<WatcherDecision>, StoreError>;
+
+    /// Every decision of `presentity`, ordered by watcher.
+    fn list_authorizations(
+        &self,
+        presentity: &Address,
+    ) -> Result<Vec<WatcherAuthorization>, StoreError>;
+
+    /// Removes the decision of `presentity` about `watcher`; whether there was one.
+    fn remove_authorization(
+        &self,
+        presentity: &Address,
+        watcher: &Address,
+    ) -> Result<bool, StoreError>;
+}
+
 /// Everything the server keeps durably. Implemented by [`crate::MemoryStore`] and
 /// [`crate::SqliteStore`]; share it as `Arc<dyn Store>`.
-pub trait Store: UserStore + RegistrationStore + OfflineMessageStore + Send + Sync {}
+pub trait Store:
+    UserStore
+    + RegistrationStore
+    + OfflineMessageStore
+    + PublicationStore
+    + SubscriptionStore
+    + AuthorizationStore
+    + Send
+    + Sync
+{
+}
 
-impl<T: UserStore + RegistrationStore + OfflineMessageStore + Send + Sync> Store for T {}
+impl<T> Store for T where
+    T: UserStore
+        + RegistrationStore
+        + OfflineMessageStore
+        + PublicationStore
+        + SubscriptionStore
+        + AuthorizationStore
+        + Send
+        + Sync
+{
+}

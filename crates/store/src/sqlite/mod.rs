@@ -7,6 +7,7 @@
 //! committed, so a read that follows it sees it.
 
 mod ops;
+mod presence_ops;
 mod schema;
 mod writer;
 
@@ -24,7 +25,15 @@ use crate::error::StoreError;
 use crate::model::{
     Binding, BindingChange, Ha1Set, MessageId, NewOfflineMessage, OfflineMessage, Timestamp, User,
 };
-use crate::traits::{OfflineMessageStore, RegistrationStore, UserStore};
+use crate::presence::{
+    DialogId, NewPublication, Publication, PublicationUpdate, Subscription, SubscriptionUpdate,
+    WatcherAuthorization, WatcherDecision,
+};
+use crate::traits::{
+    AuthorizationStore, OfflineMessageStore, PublicationStore, RegistrationStore,
+    SubscriptionStore, UserStore,
+};
+use presence_ops as pops;
 use writer::Writer;
 
 /// The database file name inside the data directory.
@@ -209,5 +218,178 @@ impl OfflineMessageStore for SqliteStore {
 
     fn delete_message(&self, id: MessageId) -> Result<bool, StoreError> {
         self.writer.write(move |c| ops::delete_message(c, id))
+    }
+}
+
+impl PublicationStore for SqliteStore {
+    fn insert_publication(&self, p: &NewPublication) -> Result<Publication, StoreError> {
+        p.validate()?;
+        let p = p.clone();
+        self.writer.write(move |c| pops::insert_publication(c, &p))
+    }
+
+    fn update_publication(
+        &self,
+        etag: &str,
+        update: &PublicationUpdate,
+        now: Timestamp,
+    ) -> Result<Publication, StoreError> {
+        update.validate()?;
+        let (etag, update) = (etag.to_owned(), update.clone());
+        self.writer
+            .write(move |c| pops::update_publication(c, &etag, &update, now))
+    }
+
+    fn remove_publication(&self, etag: &str) -> Result<Option<Publication>, StoreError> {
+        let etag = etag.to_owned();
+        self.writer
+            .write(move |c| pops::remove_publication(c, &etag))
+    }
+
+    fn publication(&self, etag: &str) -> Result<Option<Publication>, StoreError> {
+        pops::publication(&self.reader(), etag)
+    }
+
+    fn live_publications(
+        &self,
+        presentity: &Address,
+        event: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Publication>, StoreError> {
+        pops::live_publications(&self.reader(), presentity, event, now)
+    }
+
+    fn load_live_publications(&self, now: Timestamp) -> Result<Vec<Publication>, StoreError> {
+        pops::load_live_publications(&self.reader(), now)
+    }
+
+    fn purge_expired_publications(&self, now: Timestamp) -> Result<Vec<Publication>, StoreError> {
+        self.writer
+            .write(move |c| pops::purge_expired_publications(c, now))
+    }
+}
+
+impl SubscriptionStore for SqliteStore {
+    fn insert_subscription(
+        &self,
+        subscription: &Subscription,
+        limit: usize,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        subscription.validate()?;
+        let s = subscription.clone();
+        self.writer
+            .write(move |c| pops::insert_subscription(c, &s, limit, now))
+    }
+
+    fn update_subscription(
+        &self,
+        id: &str,
+        update: &SubscriptionUpdate,
+    ) -> Result<Subscription, StoreError> {
+        update.validate()?;
+        let (id, update) = (id.to_owned(), update.clone());
+        self.writer
+            .write(move |c| pops::update_subscription(c, &id, &update))
+    }
+
+    fn next_local_cseq(&self, id: &str) -> Result<u32, StoreError> {
+        let id = id.to_owned();
+        self.writer.write(move |c| pops::next_local_cseq(c, &id))
+    }
+
+    fn set_winfo_version(&self, id: &str, version: u32) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |c| pops::set_winfo_version(c, &id, version))
+    }
+
+    fn remove_subscription(&self, id: &str) -> Result<Option<Subscription>, StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |c| pops::remove_subscription(c, &id))
+    }
+
+    fn subscription(&self, id: &str) -> Result<Option<Subscription>, StoreError> {
+        pops::subscription(&self.reader(), id)
+    }
+
+    fn subscription_by_dialog(
+        &self,
+        dialog: &DialogId,
+    ) -> Result<Option<Subscription>, StoreError> {
+        pops::subscription_by_dialog(&self.reader(), dialog)
+    }
+
+    fn subscriptions_to(
+        &self,
+        resource: &Address,
+        event: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        pops::subscriptions_to(&self.reader(), resource, event, now)
+    }
+
+    fn subscriptions_of(
+        &self,
+        watcher: &Address,
+        now: Timestamp,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        pops::subscriptions_of(&self.reader(), watcher, now)
+    }
+
+    fn count_subscriptions_of(
+        &self,
+        watcher: &Address,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        pops::count_subscriptions_of(&self.reader(), watcher, now)
+    }
+
+    fn load_live_subscriptions(&self, now: Timestamp) -> Result<Vec<Subscription>, StoreError> {
+        pops::load_live_subscriptions(&self.reader(), now)
+    }
+
+    fn purge_expired_subscriptions(&self, now: Timestamp) -> Result<Vec<Subscription>, StoreError> {
+        self.writer
+            .write(move |c| pops::purge_expired_subscriptions(c, now))
+    }
+}
+
+impl AuthorizationStore for SqliteStore {
+    fn set_authorization(
+        &self,
+        presentity: &Address,
+        watcher: &Address,
+        decision: WatcherDecision,
+    ) -> Result<(), StoreError> {
+        let (p, w) = (presentity.clone(), watcher.clone());
+        self.writer
+            .write(move |c| pops::set_authorization(c, &p, &w, decision))
+    }
+
+    fn authorization(
+        &self,
+        presentity: &Address,
+        watcher: &Address,
+    ) -> Result<Option<WatcherDecision>, StoreError> {
+        pops::authorization(&self.reader(), presentity, watcher)
+    }
+
+    fn list_authorizations(
+        &self,
+        presentity: &Address,
+    ) -> Result<Vec<WatcherAuthorization>, StoreError> {
+        pops::list_authorizations(&self.reader(), presentity)
+    }
+
+    fn remove_authorization(
+        &self,
+        presentity: &Address,
+        watcher: &Address,
+    ) -> Result<bool, StoreError> {
+        let (p, w) = (presentity.clone(), watcher.clone());
+        self.writer
+            .write(move |c| pops::remove_authorization(c, &p, &w))
     }
 }

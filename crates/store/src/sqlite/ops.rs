@@ -13,39 +13,39 @@ use crate::model::{
     Timestamp, User,
 };
 
-fn corrupt(what: &'static str) -> StoreError {
+pub(super) fn corrupt(what: &'static str) -> StoreError {
     StoreError::Corrupt { what }
 }
 
-fn ts(t: Timestamp) -> i64 {
+pub(super) fn ts(t: Timestamp) -> i64 {
     // `Timestamp` never exceeds `i64::MAX` milliseconds.
     i64::try_from(t.as_unix_millis()).unwrap_or(i64::MAX)
 }
 
-fn ts_from(v: i64) -> Result<Timestamp, StoreError> {
+pub(super) fn ts_from(v: i64) -> Result<Timestamp, StoreError> {
     u64::try_from(v)
         .map(Timestamp::from_unix_millis)
         .map_err(|_| corrupt("timestamp"))
 }
 
 /// `u64` ids are stored bit for bit in SQLite's signed 64-bit integers.
-fn u64_to_sql(v: u64) -> i64 {
+pub(super) fn u64_to_sql(v: u64) -> i64 {
     i64::from_ne_bytes(v.to_ne_bytes())
 }
 
-fn u64_from_sql(v: i64) -> u64 {
+pub(super) fn u64_from_sql(v: i64) -> u64 {
     u64::from_ne_bytes(v.to_ne_bytes())
 }
 
-fn limit(n: usize) -> i64 {
+pub(super) fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn get<T: rusqlite::types::FromSql>(row: &Row<'_>, i: usize) -> Result<T, StoreError> {
+pub(super) fn get<T: rusqlite::types::FromSql>(row: &Row<'_>, i: usize) -> Result<T, StoreError> {
     row.get(i).map_err(backend)
 }
 
-fn collect<T>(
+pub(super) fn collect<T>(
     conn: &Connection,
     sql: &str,
     params: impl Params,
@@ -60,7 +60,11 @@ fn collect<T>(
     Ok(out)
 }
 
-fn execute(conn: &Connection, sql: &str, params: impl Params) -> Result<usize, StoreError> {
+pub(super) fn execute(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+) -> Result<usize, StoreError> {
     conn.prepare_cached(sql)
         .and_then(|mut s| s.execute(params))
         .map_err(backend)
@@ -117,6 +121,11 @@ pub(crate) fn remove_user(conn: &Connection, address: &Address) -> Result<(), St
     execute(
         conn,
         "DELETE FROM offline_messages WHERE recipient = ?1",
+        [a],
+    )?;
+    execute(
+        conn,
+        "DELETE FROM watcher_authorizations WHERE presentity = ?1",
         [a],
     )?;
     Ok(())

@@ -51,6 +51,61 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX offline_messages_by_next_attempt ON offline_messages (next_attempt_at)
         WHERE next_attempt_at IS NOT NULL;
     ",
+    // 2: publications, subscriptions, watcher authorizations (issue 4, "Durability").
+    // Subscription rows stay compact (issue 5): states and flags are integers, the route set
+    // one newline-separated text, and only the lookups the server makes are indexed.
+    "
+    CREATE TABLE publications (
+        seq             INTEGER PRIMARY KEY,
+        etag            TEXT NOT NULL UNIQUE,
+        presentity      TEXT NOT NULL,
+        event           TEXT NOT NULL,
+        content_type    TEXT NOT NULL,
+        body            BLOB NOT NULL,
+        expires_at      INTEGER NOT NULL,
+        modified_at     INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX publications_by_presentity ON publications (presentity, event);
+    CREATE INDEX publications_by_expiry ON publications (expires_at);
+
+    CREATE TABLE subscriptions (
+        id              TEXT NOT NULL UNIQUE,
+        event           TEXT NOT NULL,
+        watcher         TEXT NOT NULL,
+        display_name    TEXT,
+        resource        TEXT NOT NULL,
+        call_id         TEXT NOT NULL,
+        local_tag       TEXT NOT NULL,
+        remote_tag      TEXT NOT NULL,
+        local_cseq      INTEGER NOT NULL,
+        remote_cseq     INTEGER NOT NULL,
+        local_uri       TEXT NOT NULL,
+        remote_uri      TEXT NOT NULL,
+        remote_target   TEXT NOT NULL,
+        local_contact   TEXT NOT NULL,
+        route_set       TEXT NOT NULL,
+        secure          INTEGER NOT NULL,
+        state           INTEGER NOT NULL,
+        reason          TEXT,
+        expires_at      INTEGER NOT NULL,
+        transport       TEXT,
+        source          TEXT,
+        connection_id   INTEGER,
+        winfo_version   INTEGER NOT NULL,
+        created_at      INTEGER NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX subscriptions_by_dialog ON subscriptions (call_id, local_tag, remote_tag);
+    CREATE INDEX subscriptions_by_resource ON subscriptions (resource, event);
+    CREATE INDEX subscriptions_by_watcher ON subscriptions (watcher);
+    CREATE INDEX subscriptions_by_expiry ON subscriptions (expires_at);
+
+    CREATE TABLE watcher_authorizations (
+        presentity      TEXT NOT NULL,
+        watcher         TEXT NOT NULL,
+        decision        INTEGER NOT NULL,
+        PRIMARY KEY (presentity, watcher)
+    ) STRICT, WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this build writes.

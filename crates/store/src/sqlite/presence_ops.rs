@@ -1,0 +1,545 @@
+//! The SQL of the presence operations (publications, subscriptions, authorizations) and the
+//! conversions between their rows and the model.
+
+use std::net::SocketAddr;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::backend;
+use super::ops::{collect, corrupt, execute, get, ts, ts_from, u64_from_sql, u64_to_sql};
+use crate::address::Address;
+use crate::error::StoreError;
+use crate::model::{Source, Timestamp};
+use crate::presence::{
+    DialogId, NewPublication, Publication, PublicationUpdate, Subscription, SubscriptionDialog,
+    SubscriptionState, SubscriptionUpdate, WatcherAuthorization, WatcherDecision,
+};
+
+fn address(s: &str, what: &'static str) -> Result<Address, StoreError> {
+    Address::parse(s).map_err(|_| corrupt(what))
+}
+
+fn u32_from(v: i64, what: &'static str) -> Result<u32, StoreError> {
+    u32::try_from(v).map_err(|_| corrupt(what))
+}
+
+fn count(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize, StoreError> {
+    let n: i64 = conn
+        .prepare_cached(sql)
+        .and_then(|mut s| s.query_row(params, |r| r.get(0)))
+        .map_err(backend)?;
+    usize::try_from(n).map_err(|_| corrupt("count"))
+}
+
+// ---- publications ----
+
+const PUBLICATION_COLUMNS: &str =
+    "seq, etag, presentity, event, content_type, body, expires_at, modified_at";
+
+fn publication_from(row: &Row<'_>) -> Result<Publication, StoreError> {
+    let presentity: String = get(row, 2)?;
+    Ok(Publication {
+        sequence: u64_from_sql(get(row, 0)?),
+        etag: get(row, 1)?,
+        presentity: address(&presentity, "publication presentity")?,
+        event: get(row, 3)?,
+        content_type: get(row, 4)?,
+        body: get(row, 5)?,
+        expires_at: ts_from(get(row, 6)?)?,
+        modified_at: ts_from(get(row, 7)?)?,
+    })
+}
+
+pub(crate) fn publication(
+    conn: &Connection,
+    etag: &str,
+) -> Result<Option<Publication>, StoreError> {
+    let sql = format!("SELECT {PUBLICATION_COLUMNS} FROM publications WHERE etag = ?1");
+    Ok(collect(conn, &sql, [etag], publication_from)?.pop())
+}
+
+pub(crate) fn insert_publication(
+    conn: &Connection,
+    p: &NewPublication,
+) -> Result<Publication, StoreError> {
+    if publication(conn, &p.etag)?.is_some() {
+        return Err(StoreError::PublicationExists(p.etag.clone()));
+    }
+    // `seq` is the rowid: SQLite gives one more than the largest stored.
+    execute(
+        conn,
+        "INSERT INTO publications (etag, presentity, event, content_type, body, expires_at, \
+         modified_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            p.etag,
+            p.presentity.as_str(),
+            p.event,
+            p.content_type,
+            p.body,
+            ts(p.expires_at),
+            ts(p.modified_at),
+        ],
+    )?;
+    publication(conn, &p.etag)?.ok_or(corrupt("publication"))
+}
+
+pub(crate) fn update_publication(
+    conn: &Connection,
+    etag: &str,
+    u: &PublicationUpdate,
+    now: Timestamp,
+) -> Result<Publication, StoreError> {
+    match publication(conn, etag)? {
+        None => return Err(StoreError::PublicationNotFound(etag.to_owned())),
+        Some(p) if !p.is_live(now) => return Err(StoreError::PublicationExpired(etag.to_owned())),
+        Some(_) => {}
+    }
+    if u.new_etag != etag && publication(conn, &u.new_etag)?.is_some() {
+        return Err(StoreError::PublicationExists(u.new_etag.clone()));
+    }
+    match &u.body {
+        None => execute(
+            conn,
+            "UPDATE publications SET etag = ?2, expires_at = ?3 WHERE etag = ?1",
+            params![etag, u.new_etag, ts(u.expires_at)],
+        )?,
+        Some(b) => execute(
+            conn,
+            "UPDATE publications SET etag = ?2, expires_at = ?3, content_type = ?4, body = ?5, \
+             modified_at = ?6, seq = (SELECT MAX(seq) + 1 FROM publications) WHERE etag = ?1",
+            params![
+                etag,
+                u.new_etag,
+                ts(u.expires_at),
+                b.content_type,
+                b.body,
+                ts(now)
+            ],
+        )?,
+    };
+    publication(conn, &u.new_etag)?.ok_or(corrupt("publication"))
+}
+
+pub(crate) fn remove_publication(
+    conn: &Connection,
+    etag: &str,
+) -> Result<Option<Publication>, StoreError> {
+    let removed = publication(conn, etag)?;
+    if removed.is_some() {
+        execute(conn, "DELETE FROM publications WHERE etag = ?1", [etag])?;
+    }
+    Ok(removed)
+}
+
+pub(crate) fn live_publications(
+    conn: &Connection,
+    presentity: &Address,
+    event: &str,
+    now: Timestamp,
+) -> Result<Vec<Publication>, StoreError> {
+    let sql = format!(
+        "SELECT {PUBLICATION_COLUMNS} FROM publications \
+         WHERE presentity = ?1 AND event = ?2 AND expires_at > ?3 ORDER BY seq"
+    );
+    let p = params![presentity.as_str(), event, ts(now)];
+    collect(conn, &sql, p, publication_from)
+}
+
+pub(crate) fn load_live_publications(
+    conn: &Connection,
+    now: Timestamp,
+) -> Result<Vec<Publication>, StoreError> {
+    let sql = format!(
+        "SELECT {PUBLICATION_COLUMNS} FROM publications NOT INDEXED WHERE expires_at > ?1 \
+         ORDER BY seq"
+    );
+    collect(conn, &sql, [ts(now)], publication_from)
+}
+
+pub(crate) fn purge_expired_publications(
+    conn: &Connection,
+    now: Timestamp,
+) -> Result<Vec<Publication>, StoreError> {
+    let sql = format!(
+        "SELECT {PUBLICATION_COLUMNS} FROM publications WHERE expires_at <= ?1 ORDER BY seq"
+    );
+    let expired = collect(conn, &sql, [ts(now)], publication_from)?;
+    execute(
+        conn,
+        "DELETE FROM publications WHERE expires_at <= ?1",
+        [ts(now)],
+    )?;
+    Ok(expired)
+}
+
+// ---- subscriptions ----
+
+const SUBSCRIPTION_COLUMNS: &str = "id, event, watcher, display_name, resource, call_id, \
+     local_tag, remote_tag, local_cseq, remote_cseq, local_uri, remote_uri, remote_target, \
+     local_contact, route_set, secure, state, reason, expires_at, transport, source, \
+     connection_id, winfo_version, created_at";
+
+const PENDING: i64 = 0;
+const ACTIVE: i64 = 1;
+const TERMINATED: i64 = 2;
+
+fn state_to_sql(s: &SubscriptionState) -> (i64, Option<&str>) {
+    match s {
+        SubscriptionState::Pending => (PENDING, None),
+        SubscriptionState::Active => (ACTIVE, None),
+        SubscriptionState::Terminated { reason } => (TERMINATED, reason.as_deref()),
+    }
+}
+
+fn state_from(state: i64, reason: Option<String>) -> Result<SubscriptionState, StoreError> {
+    match (state, reason) {
+        (PENDING, None) => Ok(SubscriptionState::Pending),
+        (ACTIVE, None) => Ok(SubscriptionState::Active),
+        (TERMINATED, reason) => Ok(SubscriptionState::Terminated { reason }),
+        _ => Err(corrupt("subscription state")),
+    }
+}
+
+fn source_from(
+    transport: Option<String>,
+    source: Option<String>,
+    connection_id: Option<i64>,
+) -> Result<Option<Source>, StoreError> {
+    match (transport, source) {
+        (Some(transport), Some(address)) => Ok(Some(Source {
+            transport,
+            address: address
+                .parse::<SocketAddr>()
+                .map_err(|_| corrupt("subscription source address"))?,
+            connection_id: connection_id.map(u64_from_sql),
+        })),
+        (None, None) => Ok(None),
+        _ => Err(corrupt("subscription source")),
+    }
+}
+
+fn subscription_from(row: &Row<'_>) -> Result<Subscription, StoreError> {
+    let watcher: String = get(row, 2)?;
+    let resource: String = get(row, 4)?;
+    let route_set: String = get(row, 14)?;
+    let secure: i64 = get(row, 15)?;
+    Ok(Subscription {
+        id: get(row, 0)?,
+        event: get(row, 1)?,
+        watcher: address(&watcher, "subscription watcher")?,
+        watcher_display_name: get(row, 3)?,
+        resource: address(&resource, "subscription resource")?,
+        dialog: SubscriptionDialog {
+            id: DialogId {
+                call_id: get(row, 5)?,
+                local_tag: get(row, 6)?,
+                remote_tag: get(row, 7)?,
+            },
+            local_cseq: u32_from(get(row, 8)?, "subscription local CSeq")?,
+            remote_cseq: u32_from(get(row, 9)?, "subscription remote CSeq")?,
+            local_uri: get(row, 10)?,
+            remote_uri: get(row, 11)?,
+            remote_target: get(row, 12)?,
+            local_contact: get(row, 13)?,
+            route_set: if route_set.is_empty() {
+                Vec::new()
+            } else {
+                route_set.split('\n').map(str::to_owned).collect()
+            },
+            secure: match secure {
+                0 => false,
+                1 => true,
+                _ => return Err(corrupt("subscription secure flag")),
+            },
+        },
+        state: state_from(get(row, 16)?, get(row, 17)?)?,
+        expires_at: ts_from(get(row, 18)?)?,
+        source: source_from(get(row, 19)?, get(row, 20)?, get(row, 21)?)?,
+        winfo_version: u32_from(get(row, 22)?, "subscription winfo version")?,
+        created_at: ts_from(get(row, 23)?)?,
+    })
+}
+
+pub(crate) fn subscription(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<Subscription>, StoreError> {
+    let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ?1");
+    Ok(collect(conn, &sql, [id], subscription_from)?.pop())
+}
+
+pub(crate) fn subscription_by_dialog(
+    conn: &Connection,
+    d: &DialogId,
+) -> Result<Option<Subscription>, StoreError> {
+    let sql = format!(
+        "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions \
+         WHERE call_id = ?1 AND local_tag = ?2 AND remote_tag = ?3"
+    );
+    let p = params![d.call_id, d.local_tag, d.remote_tag];
+    Ok(collect(conn, &sql, p, subscription_from)?.pop())
+}
+
+pub(crate) fn count_subscriptions_of(
+    conn: &Connection,
+    watcher: &Address,
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    count(
+        conn,
+        "SELECT COUNT(*) FROM subscriptions WHERE watcher = ?1 AND expires_at > ?2",
+        params![watcher.as_str(), ts(now)],
+    )
+}
+
+pub(crate) fn insert_subscription(
+    conn: &Connection,
+    s: &Subscription,
+    max: usize,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    if subscription(conn, &s.id)?.is_some() {
+        return Err(StoreError::SubscriptionExists(s.id.clone()));
+    }
+    if subscription_by_dialog(conn, &s.dialog.id)?.is_some() {
+        return Err(StoreError::DialogExists(s.dialog.id.clone()));
+    }
+    if count_subscriptions_of(conn, &s.watcher, now)? >= max {
+        return Err(StoreError::SubscriptionLimit {
+            watcher: s.watcher.clone(),
+            limit: max,
+        });
+    }
+    let d = &s.dialog;
+    // Route entries hold no control characters (validated), so a newline separates them.
+    let route_set = d.route_set.join("\n");
+    let (state, reason) = state_to_sql(&s.state);
+    let src = s.source.as_ref();
+    execute(
+        conn,
+        "INSERT INTO subscriptions (id, event, watcher, display_name, resource, call_id, \
+         local_tag, remote_tag, local_cseq, remote_cseq, local_uri, remote_uri, remote_target, \
+         local_contact, route_set, secure, state, reason, expires_at, transport, source, \
+         connection_id, winfo_version, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
+         ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+        params![
+            s.id,
+            s.event,
+            s.watcher.as_str(),
+            s.watcher_display_name,
+            s.resource.as_str(),
+            d.id.call_id,
+            d.id.local_tag,
+            d.id.remote_tag,
+            d.local_cseq,
+            d.remote_cseq,
+            d.local_uri,
+            d.remote_uri,
+            d.remote_target,
+            d.local_contact,
+            route_set,
+            d.secure,
+            state,
+            reason,
+            ts(s.expires_at),
+            src.map(|s| s.transport.as_str()),
+            src.map(|s| s.address.to_string()),
+            src.and_then(|s| s.connection_id).map(u64_to_sql),
+            s.winfo_version,
+            ts(s.created_at),
+        ],
+    )
+    .map(drop)
+}
+
+fn not_found(id: &str) -> StoreError {
+    StoreError::SubscriptionNotFound(id.to_owned())
+}
+
+pub(crate) fn update_subscription(
+    conn: &Connection,
+    id: &str,
+    u: &SubscriptionUpdate,
+) -> Result<Subscription, StoreError> {
+    let mut s = subscription(conn, id)?.ok_or_else(|| not_found(id))?;
+    u.apply(&mut s);
+    let (state, reason) = state_to_sql(&s.state);
+    let src = s.source.as_ref();
+    execute(
+        conn,
+        "UPDATE subscriptions SET state = ?2, reason = ?3, expires_at = ?4, remote_cseq = ?5, \
+         remote_target = ?6, transport = ?7, source = ?8, connection_id = ?9 WHERE id = ?1",
+        params![
+            id,
+            state,
+            reason,
+            ts(s.expires_at),
+            s.dialog.remote_cseq,
+            s.dialog.remote_target,
+            src.map(|s| s.transport.as_str()),
+            src.map(|s| s.address.to_string()),
+            src.and_then(|s| s.connection_id).map(u64_to_sql),
+        ],
+    )?;
+    Ok(s)
+}
+
+pub(crate) fn next_local_cseq(conn: &Connection, id: &str) -> Result<u32, StoreError> {
+    let cseq: Option<i64> = conn
+        .prepare_cached(
+            "UPDATE subscriptions SET local_cseq = MIN(local_cseq + 1, 4294967295) \
+             WHERE id = ?1 RETURNING local_cseq",
+        )
+        .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+        .map_err(backend)?;
+    u32_from(
+        cseq.ok_or_else(|| not_found(id))?,
+        "subscription local CSeq",
+    )
+}
+
+pub(crate) fn set_winfo_version(conn: &Connection, id: &str, v: u32) -> Result<(), StoreError> {
+    let sql = "UPDATE subscriptions SET winfo_version = ?2 WHERE id = ?1";
+    if execute(conn, sql, params![id, v])? == 0 {
+        return Err(not_found(id));
+    }
+    Ok(())
+}
+
+pub(crate) fn remove_subscription(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<Subscription>, StoreError> {
+    let removed = subscription(conn, id)?;
+    if removed.is_some() {
+        execute(conn, "DELETE FROM subscriptions WHERE id = ?1", [id])?;
+    }
+    Ok(removed)
+}
+
+pub(crate) fn subscriptions_to(
+    conn: &Connection,
+    resource: &Address,
+    event: &str,
+    now: Timestamp,
+) -> Result<Vec<Subscription>, StoreError> {
+    let sql = format!(
+        "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions INDEXED BY subscriptions_by_resource \
+         WHERE resource = ?1 AND event = ?2 AND expires_at > ?3 ORDER BY created_at, id"
+    );
+    let p = params![resource.as_str(), event, ts(now)];
+    collect(conn, &sql, p, subscription_from)
+}
+
+pub(crate) fn subscriptions_of(
+    conn: &Connection,
+    watcher: &Address,
+    now: Timestamp,
+) -> Result<Vec<Subscription>, StoreError> {
+    let sql = format!(
+        "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions INDEXED BY subscriptions_by_watcher \
+         WHERE watcher = ?1 AND expires_at > ?2 ORDER BY created_at, id"
+    );
+    let p = params![watcher.as_str(), ts(now)];
+    collect(conn, &sql, p, subscription_from)
+}
+
+pub(crate) fn load_live_subscriptions(
+    conn: &Connection,
+    now: Timestamp,
+) -> Result<Vec<Subscription>, StoreError> {
+    // A full scan in rowid order: on a restart nearly every row is live, and sorting a
+    // million rows in SQL would cost more than the scan.
+    let sql = format!(
+        "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions NOT INDEXED WHERE expires_at > ?1"
+    );
+    let mut v = collect(conn, &sql, [ts(now)], subscription_from)?;
+    v.sort_unstable_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(v)
+}
+
+pub(crate) fn purge_expired_subscriptions(
+    conn: &Connection,
+    now: Timestamp,
+) -> Result<Vec<Subscription>, StoreError> {
+    let sql = format!(
+        "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE expires_at <= ?1 \
+         ORDER BY created_at, id"
+    );
+    let expired = collect(conn, &sql, [ts(now)], subscription_from)?;
+    execute(
+        conn,
+        "DELETE FROM subscriptions WHERE expires_at <= ?1",
+        [ts(now)],
+    )?;
+    Ok(expired)
+}
+
+// ---- authorizations ----
+
+fn decision_to_sql(d: WatcherDecision) -> i64 {
+    match d {
+        WatcherDecision::Allow => 0,
+        WatcherDecision::Block => 1,
+        WatcherDecision::PoliteBlock => 2,
+    }
+}
+
+fn decision_from(v: i64) -> Result<WatcherDecision, StoreError> {
+    match v {
+        0 => Ok(WatcherDecision::Allow),
+        1 => Ok(WatcherDecision::Block),
+        2 => Ok(WatcherDecision::PoliteBlock),
+        _ => Err(corrupt("watcher decision")),
+    }
+}
+
+pub(crate) fn set_authorization(
+    conn: &Connection,
+    presentity: &Address,
+    watcher: &Address,
+    d: WatcherDecision,
+) -> Result<(), StoreError> {
+    execute(
+        conn,
+        "INSERT OR REPLACE INTO watcher_authorizations (presentity, watcher, decision) \
+         VALUES (?1, ?2, ?3)",
+        params![presentity.as_str(), watcher.as_str(), decision_to_sql(d)],
+    )
+    .map(drop)
+}
+
+pub(crate) fn authorization(
+    conn: &Connection,
+    presentity: &Address,
+    watcher: &Address,
+) -> Result<Option<WatcherDecision>, StoreError> {
+    let sql = "SELECT decision FROM watcher_authorizations WHERE presentity = ?1 AND watcher = ?2";
+    let p = params![presentity.as_str(), watcher.as_str()];
+    collect(conn, sql, p, |r| decision_from(get(r, 0)?)).map(|mut v| v.pop())
+}
+
+pub(crate) fn list_authorizations(
+    conn: &Connection,
+    presentity: &Address,
+) -> Result<Vec<WatcherAuthorization>, StoreError> {
+    let sql = "SELECT watcher, decision FROM watcher_authorizations WHERE presentity = ?1 \
+               ORDER BY watcher";
+    collect(conn, sql, [presentity.as_str()], |r| {
+        let watcher: String = get(r, 0)?;
+        Ok(WatcherAuthorization {
+            presentity: presentity.clone(),
+            watcher: address(&watcher, "authorized watcher")?,
+            decision: decision_from(get(r, 1)?)?,
+        })
+    })
+}
+
+pub(crate) fn remove_authorization(
+    conn: &Connection,
+    presentity: &Address,
+    watcher: &Address,
+) -> Result<bool, StoreError> {
+    let sql = "DELETE FROM watcher_authorizations WHERE presentity = ?1 AND watcher = ?2";
+    Ok(execute(conn, sql, params![presentity.as_str(), watcher.as_str()])? > 0)
+}
