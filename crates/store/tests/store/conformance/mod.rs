@@ -3,13 +3,19 @@
 //! is an expression giving `(store, guard)`, the guard kept alive for the test (a temporary
 //! directory, a database schema).
 
+pub mod authorizations;
 pub mod messages;
+pub mod publications;
 pub mod registrations;
+pub mod subscriptions;
 pub mod users;
 
 use std::net::SocketAddr;
 
-use parley_store::{Address, Binding, Ha1Set, NewOfflineMessage, Source, Timestamp, User};
+use parley_store::{
+    Address, Binding, DialogId, Ha1Set, NewOfflineMessage, NewPublication, Source, Subscription,
+    SubscriptionDialog, SubscriptionState, Timestamp, User,
+};
 
 pub fn addr(s: &str) -> Address {
     Address::parse(s).unwrap()
@@ -83,6 +89,76 @@ pub fn message(recipient: &str, body: &[u8], received_at: u64) -> NewOfflineMess
     }
 }
 
+/// A presence publication received at 1 s.
+pub fn publication(presentity: &str, etag: &str, body: &[u8], expires_at: u64) -> NewPublication {
+    NewPublication {
+        presentity: addr(presentity),
+        etag: etag.into(),
+        event: "presence".into(),
+        content_type: "application/pidf+xml".into(),
+        body: body.to_vec(),
+        expires_at: ts(expires_at),
+        modified_at: ts(1_000),
+    }
+}
+
+/// A pending presence subscription with only the required fields set; its dialog's Call-ID
+/// is `call-{id}`.
+pub fn subscription(id: &str, watcher: &str, resource: &str, expires_at: u64) -> Subscription {
+    Subscription {
+        id: id.into(),
+        event: "presence".into(),
+        watcher: addr(watcher),
+        watcher_display_name: None,
+        resource: addr(resource),
+        dialog: SubscriptionDialog {
+            id: DialogId {
+                call_id: format!("call-{id}"),
+                local_tag: "ltag".into(),
+                remote_tag: "rtag".into(),
+            },
+            local_cseq: 1,
+            remote_cseq: 1,
+            local_uri: format!("sip:{resource}"),
+            remote_uri: format!("sip:{watcher}"),
+            remote_target: "sip:w@192.0.2.1:5060".into(),
+            local_contact: "sip:presence@192.0.2.100:5060".into(),
+            route_set: Vec::new(),
+            secure: false,
+        },
+        state: SubscriptionState::Pending,
+        expires_at: ts(expires_at),
+        source: None,
+        winfo_version: 0,
+        created_at: ts(0),
+    }
+}
+
+/// A terminated subscription with every optional field set, at their extremes.
+pub fn full_subscription(id: &str, watcher: &str, resource: &str, expires_at: u64) -> Subscription {
+    let mut s = subscription(id, watcher, resource, expires_at);
+    s.watcher_display_name = Some("Bob \"Ünïcode\" Builder".into());
+    s.dialog.id.call_id = "a84b4c76e66710@pc33.example.test".into();
+    s.dialog.local_cseq = u32::MAX - 1;
+    s.dialog.remote_cseq = u32::MAX;
+    s.dialog.route_set = vec![
+        "<sips:p1.example.test;lr>".into(),
+        "<sips:p2.example.test;lr;ftag=x>".into(),
+    ];
+    s.dialog.secure = true;
+    s.state = SubscriptionState::Terminated {
+        reason: Some("timeout".into()),
+    };
+    s.source = Some(Source {
+        transport: "wss".into(),
+        address: "[2001:db8::1]:5061".parse::<SocketAddr>().unwrap(),
+        connection_id: Some(u64::MAX),
+    });
+    s.winfo_version = u32::MAX;
+    s.created_at = ts(1_234);
+    s
+}
+
 /// One `#[test]` per conformance case, on the store made by `$fixture`.
 #[macro_export]
 macro_rules! conformance_suite {
@@ -106,6 +182,20 @@ macro_rules! conformance_suite {
             messages::delete_by_id,
             messages::delivery_attempts_and_due_messages,
             messages::invalid_messages_are_refused,
+            publications::publications_round_trip_and_list_live,
+            publications::duplicate_and_invalid_publications_are_refused,
+            publications::refresh_and_modify_change_the_entity_tag,
+            publications::expired_publications_answer_expired_until_purged,
+            publications::remove_publication_returns_it,
+            subscriptions::subscriptions_round_trip_every_field,
+            subscriptions::lookups_by_resource_and_watcher,
+            subscriptions::duplicates_and_invalid_subscriptions_are_refused,
+            subscriptions::per_watcher_limit_counts_live_subscriptions,
+            subscriptions::update_refreshes_state_expiry_and_target,
+            subscriptions::local_cseq_and_winfo_version,
+            subscriptions::remove_and_purge_subscriptions,
+            authorizations::set_get_list_remove,
+            authorizations::remove_user_takes_their_authorizations,
         );
     };
     (@cases $fixture:expr; $($module:ident :: $case:ident),* $(,)?) => {
