@@ -5,10 +5,15 @@
 use std::sync::Arc;
 
 use parley_store::sqlite::{DATABASE_FILE, SCHEMA_VERSION};
-use parley_store::{OfflineMessageStore, RegistrationStore, SqliteStore, StoreError, UserStore};
+use parley_store::{
+    AuthorizationStore, OfflineMessageStore, PublicationStore, RegistrationStore, SqliteStore,
+    StoreError, SubscriptionStore, SubscriptionUpdate, UserStore, WatcherDecision,
+};
 use tempfile::TempDir;
 
-use crate::conformance::{addr, full_binding, message, ts, user};
+use crate::conformance::{
+    addr, full_binding, full_subscription, message, publication, subscription, ts, user,
+};
 
 fn fixture() -> (SqliteStore, TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -124,4 +129,144 @@ fn open_fails_cleanly_on_a_non_database() {
         SqliteStore::open(dir.path()),
         Err(StoreError::Backend(_))
     ));
+}
+
+/// Issue 4, "Durability": after a restart, publications and subscriptions (dialog, route set,
+/// CSeq, contact, expiry) are back as they were, CSeqs keep increasing, and what expired
+/// while the server was down is purged.
+#[test]
+fn presence_state_survives_reopening_and_expired_state_is_purged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (live_sub, gone_sub, live_pub) = {
+        let s = SqliteStore::open(dir.path()).unwrap();
+        let live_pub = s
+            .insert_publication(&publication("alice@example.test", "e1", b"<pidf/>", 60_000))
+            .unwrap();
+        s.insert_publication(&publication("alice@example.test", "e2", b"old", 5_000))
+            .unwrap();
+        let live = full_subscription("s1", "bob@example.test", "alice@example.test", 60_000);
+        let gone = subscription("s2", "carol@example.test", "alice@example.test", 5_000);
+        s.insert_subscription(&live, 10, ts(0)).unwrap();
+        s.insert_subscription(&gone, 10, ts(0)).unwrap();
+        assert_eq!(s.next_local_cseq("s1").unwrap(), u32::MAX);
+        let live = s
+            .update_subscription(
+                "s1",
+                &SubscriptionUpdate {
+                    state: Some(parley_store::SubscriptionState::Active),
+                    ..SubscriptionUpdate::default()
+                },
+            )
+            .unwrap();
+        s.set_authorization(
+            &addr("alice@example.test"),
+            &addr("bob@example.test"),
+            WatcherDecision::Allow,
+        )
+        .unwrap();
+        (live, gone, live_pub)
+    };
+    let s = SqliteStore::open(dir.path()).unwrap();
+    let now = ts(10_000);
+    assert_eq!(
+        s.load_live_subscriptions(now).unwrap(),
+        vec![live_sub.clone()]
+    );
+    assert_eq!(
+        s.subscription_by_dialog(&live_sub.dialog.id).unwrap(),
+        Some(live_sub.clone())
+    );
+    assert_eq!(
+        s.load_live_publications(now).unwrap(),
+        vec![live_pub.clone()]
+    );
+    assert_eq!(
+        s.authorization(&addr("alice@example.test"), &addr("bob@example.test"))
+            .unwrap(),
+        Some(WatcherDecision::Allow)
+    );
+    assert_eq!(s.purge_expired_subscriptions(now).unwrap(), vec![gone_sub]);
+    let purged = s.purge_expired_publications(now).unwrap();
+    assert_eq!(purged.len(), 1);
+    assert_eq!(purged[0].etag, "e2");
+    // A publication inserted after the restart is newer than every one before it.
+    let newer = s
+        .insert_publication(&publication("alice@example.test", "e3", b"new", 60_000))
+        .unwrap();
+    assert!(newer.sequence > live_pub.sequence);
+    drop(s);
+    let s = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(s.subscription("s2").unwrap(), None);
+    assert_eq!(s.publication("e2").unwrap(), None);
+    assert_eq!(s.load_live_subscriptions(now).unwrap().len(), 1);
+    assert_eq!(s.load_live_publications(now).unwrap().len(), 2);
+}
+
+/// Issue 5: many subscriptions load back quickly after a restart and stay compact on disk.
+/// Inserted by concurrent writers so that group commit batches them, as the server would.
+#[test]
+fn a_hundred_thousand_subscriptions_load_back() {
+    const N: usize = 100_000;
+    const THREADS: usize = 64;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    let started = std::time::Instant::now();
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let s = Arc::clone(&store);
+            std::thread::spawn(move || {
+                for i in (t..N).step_by(THREADS) {
+                    let mut sub = subscription(
+                        &format!("sub-{i:06}-5f2c9e"),
+                        &format!("watcher{}@example.test", i % 20_000),
+                        &format!("user{}@example.test", i % 10_000),
+                        3_600_000,
+                    );
+                    sub.dialog.id.call_id = format!("{i:08x}-7d1e-4c5b-9a0f@192.0.2.1");
+                    sub.dialog.id.local_tag = format!("{i:x}a9f3");
+                    sub.dialog.id.remote_tag = format!("{i:x}c0ffee");
+                    sub.dialog.remote_target =
+                        format!("sip:watcher{i}@198.51.100.7:5060;transport=tcp;ob");
+                    sub.dialog.route_set = vec!["<sip:edge.example.test;lr>".into()];
+                    sub.state = parley_store::SubscriptionState::Active;
+                    sub.source = Some(parley_store::Source {
+                        transport: "tcp".into(),
+                        address: "198.51.100.7:50123".parse().unwrap(),
+                        connection_id: Some(i as u64),
+                    });
+                    s.insert_subscription(&sub, 100, ts(0)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    eprintln!("inserted {N} subscriptions in {:?}", started.elapsed());
+    drop(store);
+    let file = dir.path().join(DATABASE_FILE);
+    let bytes = std::fs::metadata(&file).unwrap().len();
+    let per_row = bytes / N as u64;
+    eprintln!("database file: {bytes} bytes, {per_row} bytes per subscription");
+    assert!(per_row <= 2048, "{per_row} bytes per subscription");
+
+    let started = std::time::Instant::now();
+    let s = SqliteStore::open(dir.path()).unwrap();
+    let live = s.load_live_subscriptions(ts(1_000)).unwrap();
+    eprintln!(
+        "reopened and loaded {} subscriptions in {:?}",
+        live.len(),
+        started.elapsed()
+    );
+    assert_eq!(live.len(), N);
+    assert!(s.load_live_subscriptions(ts(3_600_000)).unwrap().is_empty());
+    let fan_out = s
+        .subscriptions_to(&addr("user7@example.test"), "presence", ts(1_000))
+        .unwrap();
+    assert_eq!(fan_out.len(), N / 10_000);
+    let some = &live[N / 2];
+    assert_eq!(
+        s.subscription_by_dialog(&some.dialog.id).unwrap().as_ref(),
+        Some(some)
+    );
 }
