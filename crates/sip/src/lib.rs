@@ -18,6 +18,7 @@
 
 mod access;
 pub mod auth;
+pub mod dialog;
 pub mod endpoint;
 pub mod error;
 pub mod framing;
