@@ -30,6 +30,7 @@ pub mod message;
 pub mod method;
 pub mod response;
 mod scan;
+pub mod subscription;
 pub mod transaction;
 pub mod transport;
 pub mod uri;
