@@ -21,4 +21,4 @@ mod subscriber;
 pub use notifier::{Authorization, NotifierAction, NotifierConfig, Subscription, Timer};
 pub use record::{RestoreError, SubscriptionRecord};
 pub use state::{negotiate_expires, Reason, State};
-pub use subscriber::{RetryAdvice, Subscriber, SubscriberAction, SubscriberState};
+pub use subscriber::{RetryAdvice, Subscriber, SubscriberAction, SubscriberState, TIMER_N};

@@ -84,6 +84,9 @@ pub enum SubscriberAction {
     },
 }
 
+/// Timer N: 64·T1 with T1 = 500 ms (RFC 6665 §6.1.2 / RFC 3261 §17.1.1.1).
+pub const TIMER_N: Duration = Duration::from_secs(32);
+
 /// Delay used for `probation`/`giveup` without `retry-after`.
 const DEFAULT_RETRY: Duration = Duration::from_secs(60);
 
@@ -98,6 +101,8 @@ pub struct Subscriber {
     requested: u32,
     expires_at: Option<Instant>,
     refresh_at: Option<Instant>,
+    /// Timer N: the first NOTIFY must arrive by then (RFC 6665 §4.1.2.4).
+    notify_deadline: Option<Instant>,
     unsubscribing: bool,
     actions: VecDeque<SubscriberAction>,
 }
@@ -145,6 +150,7 @@ impl Subscriber {
             requested: expires,
             expires_at: None,
             refresh_at: None,
+            notify_deadline: None,
             unsubscribing: false,
             actions: VecDeque::new(),
         };
@@ -178,6 +184,9 @@ impl Subscriber {
             return;
         }
         if (200..300).contains(&code) {
+            if self.state == SubscriberState::NotifyWait && self.notify_deadline.is_none() {
+                self.notify_deadline = Some(now + TIMER_N);
+            }
             if self.dialog.is_none() {
                 self.dialog = Dialog::uac(&self.initial, response, self.local_target.clone()).ok();
             }
@@ -230,6 +239,7 @@ impl Subscriber {
         let Ok(Some(sub_state)) = notify.subscription_state() else {
             return 400;
         };
+        self.notify_deadline = None;
         match State::parse(sub_state.state) {
             Some(State::Terminated) => {
                 let reason = sub_state.reason().map(Reason::parse);
@@ -293,7 +303,7 @@ impl Subscriber {
         if self.state == SubscriberState::Terminated {
             return None;
         }
-        [self.refresh_at, self.expires_at]
+        [self.refresh_at, self.expires_at, self.notify_deadline]
             .into_iter()
             .flatten()
             .min()
@@ -305,6 +315,10 @@ impl Subscriber {
         }
         if self.expires_at.is_some_and(|t| now >= t) {
             return self.finish(Some(Reason::Timeout), RetryAdvice::Now);
+        }
+        if self.notify_deadline.is_some_and(|t| now >= t) {
+            // No NOTIFY after the 2xx: the subscription failed (§4.1.2.4).
+            return self.finish(None, RetryAdvice::Now);
         }
         if self.refresh_at.is_some_and(|t| now >= t) {
             self.refresh_at = None;
@@ -326,6 +340,7 @@ impl Subscriber {
         self.state = SubscriberState::Terminated;
         self.refresh_at = None;
         self.expires_at = None;
+        self.notify_deadline = None;
         self.actions
             .push_back(SubscriberAction::Terminated { reason, retry });
     }

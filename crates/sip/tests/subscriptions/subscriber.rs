@@ -117,3 +117,31 @@ fn unsubscribe_sends_expires_zero() {
         })
     ));
 }
+
+#[test]
+fn no_notify_after_200_fails_at_timer_n() {
+    let mut clock = VirtualClock::new();
+    let mut s = new_subscriber();
+    let Some(SubscriberAction::SendSubscribe(req)) = s.poll_action() else {
+        panic!()
+    };
+    let mut ok = req.response(200, "OK", Some("n1"));
+    ok.headers
+        .push(parley_sip::HeaderName::Contact, "<sip:pres@192.0.2.1>");
+    s.handle_response(clock.now(), &ok);
+    assert_eq!(
+        s.dialog().unwrap().remote_target.to_string(),
+        "sip:pres@192.0.2.1"
+    );
+    assert_eq!(
+        s.poll_timeout(),
+        Some(clock.now() + parley_sip::subscription::TIMER_N)
+    );
+    clock.advance_to(s.poll_timeout().unwrap());
+    s.handle_timeout(clock.now());
+    assert!(matches!(
+        s.poll_action(),
+        Some(SubscriberAction::Terminated { .. })
+    ));
+    assert_eq!(s.state(), SubscriberState::Terminated);
+}
