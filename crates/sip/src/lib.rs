@@ -18,6 +18,7 @@
 
 mod access;
 pub mod auth;
+pub mod dialog;
 pub mod endpoint;
 pub mod error;
 pub mod framing;
@@ -29,6 +30,7 @@ pub mod message;
 pub mod method;
 pub mod response;
 mod scan;
+pub mod subscription;
 pub mod transaction;
 pub mod transport;
 pub mod uri;
