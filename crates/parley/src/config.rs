@@ -2,7 +2,8 @@
 //! one `parley.example.toml` documents; unknown keys are refused so typos do not pass silently.
 
 use parley_server::{
-    AuthSettings, MessagingSettings, RegistrarSettings, ServerConfig, TlsSettings,
+    AuthSettings, FederationSettings, MessagingSettings, RegistrarSettings, ServerConfig,
+    TlsSettings,
 };
 use parley_sip::auth::Algorithm;
 use serde::Deserialize;
@@ -53,6 +54,23 @@ pub struct FileConfig {
     pub auth: AuthSection,
     pub registrar: RegistrarSection,
     pub messaging: MessagingSection,
+    pub federation: FederationSection,
+}
+
+/// `[federation]`: requests for other domains.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FederationSection {
+    /// Forward them (RFC 3263) rather than refuse them with `403`.
+    pub enabled: bool,
+}
+
+impl Default for FederationSection {
+    fn default() -> Self {
+        FederationSection {
+            enabled: FederationSettings::default().enabled,
+        }
+    }
 }
 
 /// `[auth]`: digest authentication (RFC 3261 §22).
@@ -176,6 +194,7 @@ impl Default for FileConfig {
             auth: AuthSection::default(),
             registrar: RegistrarSection::default(),
             messaging: MessagingSection::default(),
+            federation: FederationSection::default(),
         }
     }
 }
@@ -326,6 +345,9 @@ impl FileConfig {
                 retry_interval: Duration::from_secs(self.messaging.retry_interval_secs),
                 max_retry_interval: Duration::from_secs(self.messaging.max_retry_interval_secs),
             },
+            federation: FederationSettings {
+                enabled: self.federation.enabled,
+            },
             ..ServerConfig::default()
         };
         server.limits.max_message_size = s.max_message_size;
@@ -430,7 +452,8 @@ mod tests {
         let file = FileConfig::parse(
             "[auth]\nenabled = false\nnonce_lifetime_secs = 60\n\
              [registrar]\nmin_expires_secs = 30\nmax_expires_secs = 600\ndefault_expires_secs = 300\n\
-             [messaging]\nmax_body_bytes = 1000\noffline_limit_per_user = 5\n",
+             [messaging]\nmax_body_bytes = 1000\noffline_limit_per_user = 5\n\
+             [federation]\nenabled = true\n",
         )
         .unwrap();
         let config = file.into_server_config().unwrap();
@@ -446,5 +469,13 @@ mod tests {
         );
         assert_eq!(config.messaging.max_body_size, 1000);
         assert_eq!(config.messaging.offline_limit, 5);
+        assert!(config.federation.enabled);
+        assert!(
+            !FileConfig::default()
+                .into_server_config()
+                .unwrap()
+                .federation
+                .enabled
+        );
     }
 }

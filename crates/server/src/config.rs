@@ -35,6 +35,16 @@ pub struct ServerConfig {
     pub registrar: RegistrarSettings,
     /// Page-mode instant messages and their offline store (RFC 3428).
     pub messaging: MessagingSettings,
+    /// Forwarding requests to other domains.
+    pub federation: FederationSettings,
+}
+
+/// Requests whose Request-URI (or next Route) names another domain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FederationSettings {
+    /// Forward them, from our authenticated users, to the servers RFC 3263 (NAPTR, SRV,
+    /// A/AAAA) locates for that domain. Off by default: they get `403`.
+    pub enabled: bool,
 }
 
 /// Digest authentication of REGISTER (`401`) and of requests from our users (`407`).
@@ -143,6 +153,7 @@ impl Default for ServerConfig {
             auth: AuthSettings::default(),
             registrar: RegistrarSettings::default(),
             messaging: MessagingSettings::default(),
+            federation: FederationSettings::default(),
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::auth::DigestAuth;
 use crate::config::{MessagingSettings, RegistrarSettings};
 use crate::domains::LocalDomains;
 use crate::im::offline::OfflineHandle;
+use crate::proxy::next_hop::Resolver;
 use crate::proxy::ProxyHandle;
 use crate::registrar::RegistrarHandle;
 use bytes::Bytes;
@@ -24,6 +25,10 @@ pub struct ServerContext {
     pub auth: Option<DigestAuth>,
     pub registrar: RegistrarSettings,
     pub messaging: MessagingSettings,
+    /// Requests for other domains are forwarded (RFC 3263) rather than refused.
+    pub federation: bool,
+    /// Locates next hops (RFC 3263).
+    pub resolver: Resolver,
     /// The `Server` header value.
     pub server_token: Bytes,
     /// The bound SIP listeners: requests we send leave from (and name in Via) one of these.
@@ -38,6 +43,7 @@ impl std::fmt::Debug for ServerContext {
         f.debug_struct("ServerContext")
             .field("domains", &self.domains)
             .field("auth", &self.auth.is_some())
+            .field("federation", &self.federation)
             .field("listeners", &self.listeners)
             .finish_non_exhaustive()
     }

@@ -10,14 +10,18 @@
 //!   (`407`, `403` if they are someone else than their From), `404` for an unknown user,
 //!   `513` for an oversized MESSAGE, then forked to every live binding; with none, a MESSAGE
 //!   is stored for later (`crate::im`) and anything else gets `480`;
-//! - anything else: `403` (we relay for nobody).
+//! - for another domain (or along Routes to other servers), when federation is on: from one
+//!   of our users only (`403` otherwise), authenticated as its From (`407`) for every method
+//!   when authentication is on, then forwarded to the next hop RFC 3263 locates (`404` when
+//!   DNS gives none), with our Record-Route on dialog-creating requests; when federation is
+//!   off, `403` (we relay for nobody).
 
 use crate::auth::{proxy_challenges, strip_proxy_credentials, Challenger, DigestAuth, Verdict};
 use crate::clock;
 use crate::context::ServerContext;
 use crate::im;
 use crate::proxy::forward::{next_hop_uri, preprocess_routes};
-use crate::proxy::next_hop::{binding_target, resolve};
+use crate::proxy::next_hop::{binding_target, Hop};
 use crate::proxy::{Forward, Origin, Target};
 use crate::registrar::RegisterJob;
 use crate::router::Decision;
@@ -186,18 +190,14 @@ async fn route(
                 Some(tx) => Origin::Server { tx },
                 None => Origin::Stateless,
             };
-            let destination = match next_hop_uri(&request) {
-                Some(uri) => resolve(&uri).await,
-                None => None,
+            let hops = match next_hop_uri(&request) {
+                Some(uri) => ctx.resolver.resolve(&uri).await,
+                None => Vec::new(),
             };
             let forward = Forward {
                 origin,
                 request,
-                targets: vec![Target {
-                    uri: None,
-                    flow: None,
-                    destination,
-                }],
+                targets: vec![next_hop_target(hops)],
                 record_route: None,
             };
             if ctx.proxy.forward(forward).await.is_err() {
@@ -210,8 +210,74 @@ async fn route(
         None if !has_routes && addresses_our_domain(ctx, request.uri()) => {
             Some(ctx.response(&request, 404, "Not Found"))
         }
-        None => Some(ctx.response(&request, 403, "Forbidden (not a local domain)")),
+        None if ctx.federation => route_elsewhere(ctx, tx, request, peer).await,
+        None => Some(ctx.response(
+            &request,
+            403,
+            "Forbidden (relaying to other domains is not enabled)",
+        )),
     }
+}
+
+/// The target of a request that keeps its Request-URI: the hops RFC 3263 gave, in order.
+fn next_hop_target(mut hops: Vec<Hop>) -> Target {
+    let alternates = match hops.len() {
+        0 => Vec::new(),
+        _ => hops.split_off(1),
+    };
+    Target {
+        uri: None,
+        flow: None,
+        destination: hops.pop(),
+        alternates,
+    }
+}
+
+/// A request of one of our users for another domain, federation on: forwarded to the next
+/// hop located by RFC 3263 (the first Route, else the Request-URI).
+async fn route_elsewhere(
+    ctx: &ServerContext,
+    tx: Option<TransactionId>,
+    mut request: Message,
+    peer: &Peer,
+) -> Option<Message> {
+    let tx = tx?;
+    let method = request.method().cloned()?;
+    let sender = request
+        .from_header()
+        .ok()
+        .and_then(|from| local_user(ctx, &from.uri));
+    let Some(sender) = sender else {
+        return Some(ctx.response(&request, 403, "Forbidden (we relay only for our users)"));
+    };
+    if let Some(auth) = &ctx.auth {
+        if let Err(r) = authenticate(ctx, auth, &request, Challenger::Proxy, &sender).await {
+            return Some(r);
+        }
+        strip_proxy_credentials(&mut request, sender.domain());
+    }
+    if method == Method::Message && im::body_too_large(&request, ctx.messaging.max_body_size) {
+        return Some(ctx.response(&request, 513, "Message Too Large"));
+    }
+    let hops = match next_hop_uri(&request) {
+        Some(uri) => ctx.resolver.resolve(&uri).await,
+        None => Vec::new(),
+    };
+    if hops.is_empty() {
+        return Some(ctx.response(&request, 404, "Not Found (no SIP server for the domain)"));
+    }
+    let in_dialog = request.to_header().ok().is_some_and(|t| t.tag().is_some());
+    let dialog_creating = matches!(method, Method::Invite | Method::Subscribe) && !in_dialog;
+    let forward = Forward {
+        origin: Origin::Server { tx },
+        record_route: dialog_creating.then(|| record_route_uri(ctx, peer)),
+        request,
+        targets: vec![next_hop_target(hops)],
+    };
+    if ctx.proxy.forward(forward).await.is_err() {
+        tracing::debug!("proxy stopped; request dropped");
+    }
+    None
 }
 
 /// A request for the user `aor` (§16.5): authentication, existence, bindings, then the proxy
@@ -260,7 +326,7 @@ async fn route_to_user(
     };
     let mut targets = Vec::with_capacity(bindings.len());
     for b in &bindings {
-        targets.extend(binding_target(b).await);
+        targets.extend(binding_target(&ctx.resolver, b).await);
     }
     if targets.is_empty() {
         // A request that already passed through us is never stored: it would be stored

@@ -32,7 +32,11 @@ pub mod router;
 pub mod secret;
 pub mod service;
 
-pub use config::{AuthSettings, MessagingSettings, RegistrarSettings, ServerConfig, TlsSettings};
+pub use config::{
+    AuthSettings, FederationSettings, MessagingSettings, RegistrarSettings, ServerConfig,
+    TlsSettings,
+};
+pub use proxy::next_hop::{Resolver, ServerLocator};
 
 use context::ServerContext;
 use domains::LocalDomains;
@@ -156,6 +160,16 @@ impl Server {
         config: ServerConfig,
         store: Arc<dyn Store>,
     ) -> Result<Server, StartError> {
+        Server::bind_with(config, store, Resolver::system_dns()).await
+    }
+
+    /// [`Server::bind_with_store`] with DNS lookups of the caller's (tests use a table of
+    /// records).
+    pub async fn bind_with(
+        config: ServerConfig,
+        store: Arc<dyn Store>,
+        dns: Arc<dyn ServerLocator>,
+    ) -> Result<Server, StartError> {
         create_data_dir(&config)?;
         let tls = match &config.tls {
             Some(t) => vec![(
@@ -214,6 +228,10 @@ impl Server {
         let (registrations, registrar) = RegistrarHandle::channel();
         let (offline, offline_inputs) = OfflineHandle::channel();
         let server_token = bytes::Bytes::from_static(SERVER_TOKEN.as_bytes());
+        let transports: Vec<Transport> = sip.iter().map(|(t, _)| *t).collect();
+        if config.federation.enabled {
+            tracing::info!("federation on: requests for other domains are forwarded");
+        }
         let ctx = Arc::new(ServerContext {
             store,
             commands: commands.clone(),
@@ -221,6 +239,8 @@ impl Server {
             auth,
             registrar: config.registrar,
             messaging: config.messaging,
+            federation: config.federation.enabled,
+            resolver: Resolver::new(dns, &transports),
             server_token: server_token.clone(),
             listeners: sip.clone(),
             proxy,
@@ -229,7 +249,10 @@ impl Server {
         });
         Ok(Server {
             driver,
-            service: SipService::new(Router::new(domains, SERVER_TOKEN), ctx.clone()),
+            service: SipService::new(
+                Router::new(domains, SERVER_TOKEN).with_federation(config.federation.enabled),
+                ctx.clone(),
+            ),
             http,
             addrs: BoundAddrs {
                 sip: sip.clone(),

@@ -16,7 +16,8 @@
 //!    INVITE with `487`), `481` otherwise (§9.2, §16.10).
 //! 6. REGISTER for one of our domains: the registrar (§10.3 step 2); for another: `403`.
 //! 7. A top Route naming us: the proxy, which removes it and routes along the rest (§16.4).
-//! 8. A Request-URI host that is not ours: `403 Forbidden` (no relaying; §16.5 would forward).
+//! 8. A Request-URI host that is not ours: the proxy when federation is on (§16.5; it
+//!    forwards only for our users), otherwise `403 Forbidden`.
 //! 9. A user at one of our domains: the proxy (§16.5), which answers `404` for unknown users.
 //!    A telephone number: `404` (no numbers are routed).
 //! 10. Addressed to the server itself (no user part): OPTIONS gets `200` with our capabilities
@@ -59,6 +60,7 @@ pub enum Decision {
 #[derive(Debug, Clone)]
 pub struct Router {
     domains: LocalDomains,
+    federation: bool,
     server_token: Bytes,
 }
 
@@ -107,8 +109,15 @@ impl Router {
     pub fn new(domains: LocalDomains, server_token: &str) -> Router {
         Router {
             domains,
+            federation: false,
             server_token: Bytes::copy_from_slice(server_token.as_bytes()),
         }
+    }
+
+    /// Requests for other domains go to the proxy (federation) rather than get `403`.
+    pub fn with_federation(mut self, enabled: bool) -> Router {
+        self.federation = enabled;
+        self
     }
 
     pub fn domains(&self) -> &LocalDomains {
@@ -199,7 +208,11 @@ impl Router {
             return Ok(Verdict::Proxy);
         }
         match self.target(uri) {
-            Target::Elsewhere => Err(Answer::plain(403, "Forbidden (not a local domain)")),
+            Target::Elsewhere if self.federation => Ok(Verdict::Proxy),
+            Target::Elsewhere => Err(Answer::plain(
+                403,
+                "Forbidden (relaying to other domains is not enabled)",
+            )),
             Target::User if matches!(uri, Uri::Tel(_)) => Err(Answer::plain(404, "Not Found")),
             Target::User => Ok(Verdict::Proxy),
             Target::Server => Err(match method {

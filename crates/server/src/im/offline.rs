@@ -150,7 +150,7 @@ async fn deliver(ctx: &ServerContext, aor: &Address) {
     };
     let mut targets = Vec::with_capacity(bindings.len());
     for b in &bindings {
-        targets.extend(binding_target(b).await);
+        targets.extend(binding_target(&ctx.resolver, b).await);
     }
     if targets.is_empty() {
         // Nobody to deliver to: wait for the next registration rather than the timer.

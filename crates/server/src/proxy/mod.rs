@@ -21,9 +21,13 @@
 //! done (§16.10). After a final response goes upstream, the INVITE's other pending branches
 //! are cancelled too (§16.7 step 10), and so are they when Timer C fires (§16.8).
 //!
+//! Requests for other domains are forwarded when federation is on (`crate::inbound`): their
+//! next hop is located by RFC 3263 ([`next_hop::Resolver`]), and a branch whose server fails
+//! (transport error, timeout, `503`) is sent again to the next server DNS gave (RFC 3263
+//! §4.3), in a new client transaction, before the failure counts.
+//!
 //! Not done yet: a CANCEL that matches no transaction is answered `481` rather than
-//! forwarded statelessly (§16.10). Federation (forwarding to other domains by RFC 3263) is
-//! not done: such requests get `403`.
+//! forwarded statelessly (§16.10).
 
 pub mod fork;
 pub mod forward;
@@ -72,6 +76,9 @@ pub struct Target {
     /// Where to send otherwise, with the transport named in our Via; `None` if the address
     /// could not be resolved (the branch then fails with `480`).
     pub destination: Option<(Destination, Transport)>,
+    /// Where to send next, in order, when `destination` fails with a transport error, a
+    /// timeout or a `503` (RFC 3263 §4.3): the further servers DNS gave.
+    pub alternates: Vec<(Destination, Transport)>,
 }
 
 /// A request for the proxy to forward.

@@ -6,6 +6,12 @@
 //! be read before its transaction is known. The driver never waits for this task (the
 //! transaction user only `try_send`s to it), so the wait cannot deadlock.
 //!
+//! A branch's target may name several servers (RFC 3263 gave them, in order): when the
+//! request cannot be sent to one, or its client transaction times out or gets `503`, the
+//! same request goes to the next one in a new client transaction (RFC 3263 §4.3), unless a
+//! final response has gone upstream or the caller cancelled. Only the last server's
+//! failure reaches the response context.
+//!
 //! Cancelling (RFC 3261 §16.7 step 10, §16.10, §16.8) is one command per branch to the
 //! driver ([`Command::Cancel`]), which does not wait: the endpoint holds a CANCEL until the
 //! branch has a provisional response and drops it if the final response comes first.
@@ -68,6 +74,11 @@ struct Context {
     origin: Origin,
     /// The client transaction of each branch (`None`: not sent).
     branches: Vec<Option<TransactionId>>,
+    /// Where each branch goes, and which of its hops it is at (0: the flow or destination,
+    /// `k`: alternate `k - 1`), for failing over (RFC 3263 §4.3).
+    targets: Vec<Target>,
+    attempts: Vec<usize>,
+    record_route: Option<String>,
     loop_key: Option<LoopKey>,
     deadline: Instant,
     /// A final response has been sent in the server transaction: a later 2xx (another
@@ -143,6 +154,9 @@ impl ProxyTask {
             ProxyInput::Forward(forward) => self.forward(forward).await,
             ProxyInput::Response { tx, response } => {
                 if let Some((id, branch)) = self.by_client.get(&tx).copied() {
+                    if response.status() == Some(503) && self.fail_over(id, branch, tx).await {
+                        return;
+                    }
                     let up = self
                         .contexts
                         .get_mut(&id)
@@ -152,6 +166,9 @@ impl ProxyTask {
             }
             ProxyInput::Timeout { tx } => {
                 if let Some((id, branch)) = self.by_client.get(&tx).copied() {
+                    if self.fail_over(id, branch, tx).await {
+                        return;
+                    }
                     let up = self
                         .contexts
                         .get_mut(&id)
@@ -208,8 +225,7 @@ impl ProxyTask {
         }
         if matches!(origin, Origin::Stateless) {
             for target in &targets {
-                let copy = forward_copy(&request, target.uri.as_ref(), None);
-                let _ = self.send(copy, target).await;
+                let _ = self.start_branch(&request, target, None, 0).await;
             }
             return;
         }
@@ -223,6 +239,9 @@ impl ProxyTask {
             fork: Fork::new(request, targets.len(), self.server_token.clone()),
             origin,
             branches: vec![None; targets.len()],
+            attempts: vec![0; targets.len()],
+            targets: Vec::new(),
+            record_route,
             loop_key,
             deadline: Instant::now() + limit,
             final_sent: false,
@@ -236,12 +255,16 @@ impl ProxyTask {
         }
         let mut failures = Vec::new();
         for (branch, target) in targets.iter().enumerate() {
-            let copy = forward_copy(
-                context.fork.request(),
-                target.uri.as_ref(),
-                record_route.as_deref(),
-            );
-            match self.send(copy, target).await {
+            let (attempt, result) = self
+                .start_branch(
+                    context.fork.request(),
+                    target,
+                    context.record_route.as_deref(),
+                    0,
+                )
+                .await;
+            context.attempts[branch] = attempt;
+            match result {
                 Ok(tx) => {
                     metrics::counter!(PROXY_FORWARDED).increment(1);
                     context.branches[branch] = Some(tx);
@@ -250,6 +273,7 @@ impl ProxyTask {
                 Err((code, reason)) => failures.push((branch, code, reason)),
             }
         }
+        context.targets = targets;
         let mut up = None;
         for (branch, code, reason) in failures {
             up = up.or(context.fork.fail(branch, code, reason));
@@ -258,7 +282,70 @@ impl ProxyTask {
         self.deliver(id, up).await;
     }
 
-    /// Starts the client transaction of one branch.
+    /// Starts the client transaction of one branch at hop `attempt` of its target (0: the
+    /// flow or the destination, `k`: alternate `k - 1`), moving on to the next hop while the
+    /// request cannot be sent. Returns the hop reached, and the transaction or the last
+    /// failure.
+    async fn start_branch(
+        &self,
+        request: &Message,
+        target: &Target,
+        record_route: Option<&str>,
+        mut attempt: usize,
+    ) -> (usize, Result<TransactionId, (u16, &'static str)>) {
+        loop {
+            let copy = forward_copy(request, target.uri.as_ref(), record_route);
+            let result = match attempt {
+                0 => self.send(copy, target).await,
+                n => match target.alternates.get(n - 1) {
+                    Some(hop) => self.send_to(copy, *hop).await,
+                    None => Err((480, "Temporarily Unavailable (next hop unreachable)")),
+                },
+            };
+            match result {
+                Err(_) if attempt < target.alternates.len() => attempt += 1,
+                result => return (attempt, result),
+            }
+        }
+    }
+
+    /// After the client transaction `failed` of a branch timed out or got `503`: sends the
+    /// request to the branch's next hop (RFC 3263 §4.3). False when there is none, when the
+    /// context has answered or been cancelled, or when no further hop could be sent to.
+    async fn fail_over(&mut self, id: u64, branch: usize, failed: TransactionId) -> bool {
+        let Some(context) = self.contexts.get(&id) else {
+            return false;
+        };
+        if context.fork.is_answered() || context.fork.is_cancelled() {
+            return false;
+        }
+        let (Some(target), Some(&attempt)) =
+            (context.targets.get(branch), context.attempts.get(branch))
+        else {
+            return false;
+        };
+        if attempt >= target.alternates.len() {
+            return false;
+        }
+        let (request, target) = (context.fork.request().clone(), target.clone());
+        let record_route = context.record_route.clone();
+        let (reached, result) = self
+            .start_branch(&request, &target, record_route.as_deref(), attempt + 1)
+            .await;
+        let Ok(tx) = result else {
+            return false;
+        };
+        tracing::debug!(branch, hop = reached, "failing over to the next server");
+        self.by_client.remove(&failed);
+        self.by_client.insert(tx, (id, branch));
+        if let Some(context) = self.contexts.get_mut(&id) {
+            context.attempts[branch] = reached;
+            context.branches[branch] = Some(tx);
+        }
+        true
+    }
+
+    /// Starts the client transaction of one branch on its live flow, else to its destination.
     async fn send(
         &self,
         request: Message,
@@ -267,11 +354,20 @@ impl ProxyTask {
         let flow = target
             .flow
             .filter(|f| self.live.get(&f.connection) == Some(&f.remote));
-        let (destination, transport) = match (flow, target.destination) {
+        let hop = match (flow, target.destination) {
             (Some(flow), _) => (Destination::Connection(flow.connection), flow.transport),
             (None, Some(d)) => d,
             (None, None) => return Err((480, "Temporarily Unavailable (contact unreachable)")),
         };
+        self.send_to(request, hop).await
+    }
+
+    /// Starts a client transaction to one hop.
+    async fn send_to(
+        &self,
+        request: Message,
+        (destination, transport): (Destination, Transport),
+    ) -> Result<TransactionId, (u16, &'static str)> {
         let Some(local) = self.listener(transport) else {
             return Err((
                 480,

@@ -1,10 +1,11 @@
 //! Starting a server on ephemeral ports, and SIP clients over UDP, TCP and TLS.
 
+use crate::fake_dns::FakeDns;
 use bytes::Bytes;
 use parley_server::{BoundAddrs, Server, ServerConfig, TlsSettings};
 use parley_sip::auth::Ha1s;
 use parley_sip::{Frame, Limits, Message, StreamFramer, Transport};
-use parley_store::{Address, Ha1Set, Store, User};
+use parley_store::{Address, Ha1Set, SqliteStore, Store, User};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,6 +43,10 @@ pub struct Setup {
     pub offline_limit: usize,
     pub retry_interval: Duration,
     pub max_body_size: usize,
+    /// Forwarding to other domains (`[federation] enabled`).
+    pub federation: bool,
+    /// DNS records the server sees instead of the system's (`None`: the system's).
+    pub dns: Option<FakeDns>,
 }
 
 impl Default for Setup {
@@ -59,6 +64,8 @@ impl Default for Setup {
             offline_limit: server.messaging.offline_limit,
             retry_interval: server.messaging.retry_interval,
             max_body_size: server.messaging.max_body_size,
+            federation: false,
+            dns: None,
         }
     }
 }
@@ -139,6 +146,7 @@ impl TestServer {
         config.messaging.offline_limit = setup.offline_limit;
         config.messaging.retry_interval = setup.retry_interval;
         config.messaging.max_body_size = setup.max_body_size;
+        config.federation.enabled = setup.federation;
         let mut cert_der = None;
         if setup.tls {
             let cert = rcgen::generate_simple_self_signed(vec![
@@ -157,7 +165,16 @@ impl TestServer {
                 key: key_path,
             });
         }
-        let server = Server::bind(config).await.unwrap();
+        let server = match &setup.dns {
+            None => Server::bind(config).await.unwrap(),
+            Some(dns) => {
+                std::fs::create_dir_all(&config.data_dir).unwrap();
+                let store = SqliteStore::open(&config.data_dir).unwrap();
+                Server::bind_with(config, Arc::new(store), Arc::new(dns.clone()))
+                    .await
+                    .unwrap()
+            }
+        };
         let addrs = server.addrs().clone();
         let store = server.store();
         let (stop, stopped) = oneshot::channel::<()>();

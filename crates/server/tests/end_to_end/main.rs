@@ -4,11 +4,13 @@
 // A failing unwrap is how a test helper reports a broken test environment.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod fake_dns;
 mod harness;
 mod phone;
 
 mod calls;
 mod connections;
+mod federation;
 mod forked_call;
 mod http;
 mod loops;
