@@ -13,6 +13,12 @@
 //! - [`response`]: building responses, the Via edits of §18.2.1 and where responses go.
 //! - [`Endpoint`]: parsing, validation and the transaction layer behind one run loop
 //!   (`handle_*` in, `poll_*` out); see its module docs for the contract.
+//! - [`transaction`]: the RFC 3261 §17 state machines and timers behind the endpoint.
+//! - [`auth`]: digest authentication (RFC 8760): HA1s, stateless nonces, replay memory,
+//!   challenges, verification and the client's answer.
+//! - [`dialog`]: dialog state (RFC 3261 §12), in-dialog requests and a persistable record.
+//! - [`subscription`]: RFC 6665 notifier and subscriber state machines with NOTIFY rate
+//!   control (RFC 6446 style).
 
 #![forbid(unsafe_code)]
 
