@@ -151,16 +151,16 @@ impl ClientCore {
 
     /// Hands a SUBSCRIBE or NOTIFY to the presence agent; gives it back when none runs or
     /// its queue is full.
-    fn forward(&self, tx: TransactionId, request: Message) -> Result<(), Message> {
+    fn forward(&self, tx: TransactionId, request: Message) -> Result<(), Box<Message>> {
         let route = self.dialogs.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(sender) = route.as_ref() else {
-            return Err(request);
+            return Err(Box::new(request));
         };
         sender
             .try_send(DialogRequest { tx, request })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(d) | mpsc::error::TrySendError::Closed(d) => {
-                    d.request
+                    Box::new(d.request)
                 }
             })
     }
