@@ -11,7 +11,7 @@ use crate::error::ClientError;
 use crate::incoming::IncomingMessage;
 use crate::probe::{probe, route_source};
 use crate::request::{self, RequestIds};
-use crate::ua_core::{ClientCore, Outcome, Pending, SharedPending};
+use crate::ua_core::{ClientCore, DialogRoute, Outcome, Pending, SharedPending};
 use bytes::Bytes;
 use parley_net::resolve::ServerTarget;
 use parley_net::{Command, CommandSender, EndpointDriver, ListenerSet, NetConfig};
@@ -116,6 +116,7 @@ struct Inner {
     response_timeout: Duration,
     commands: CommandSender,
     pending: SharedPending,
+    dialogs: DialogRoute,
     auth: Mutex<DigestClient>,
     /// REGISTERs go one at a time with one Call-ID and increasing CSeq (RFC 3261 §10.2).
     register_ids: tokio::sync::Mutex<RequestIds>,
@@ -130,7 +131,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     format!("{:016x}", rand::thread_rng().gen::<u64>())
 }
 
@@ -190,9 +191,11 @@ impl UserAgent {
         let driver = EndpointDriver::new(listeners, endpoint, net);
         let commands = driver.command_sender();
         let pending = SharedPending::default();
+        let dialogs = DialogRoute::default();
         let (incoming_tx, incoming_rx) = mpsc::channel(config.incoming_queue.max(1));
         let core = ClientCore {
             pending: Arc::clone(&pending),
+            dialogs: Arc::clone(&dialogs),
             incoming: incoming_tx,
             product: USER_AGENT.to_owned(),
         };
@@ -216,6 +219,7 @@ impl UserAgent {
                 response_timeout: config.response_timeout,
                 commands,
                 pending,
+                dialogs,
                 register_ids: tokio::sync::Mutex::new(register_ids),
                 bound: Mutex::new(None),
                 incoming: Mutex::new(Some(incoming_rx)),
@@ -357,9 +361,75 @@ impl UserAgent {
         }
     }
 
+    /// Where SUBSCRIBE and NOTIFY requests go (the presence agent sets it).
+    pub(crate) fn dialog_route(&self) -> DialogRoute {
+        Arc::clone(&self.inner.dialogs)
+    }
+
+    /// Our UDP Contact URI.
+    pub fn contact(&self) -> String {
+        request::contact_uri(
+            &self.inner.account,
+            self.inner.local,
+            parley_sip::Transport::Udp,
+        )
+    }
+
+    /// Answers a server transaction handed out by the core.
+    pub(crate) async fn respond(
+        &self,
+        tx: parley_sip::TransactionId,
+        response: Message,
+    ) -> Result<(), ClientError> {
+        self.inner
+            .commands
+            .send(Command::Respond { tx, response })
+            .await
+            .map_err(|_| ClientError::Stopped)
+    }
+
+    /// Sends a request built elsewhere (a SUBSCRIBE or NOTIFY of a dialog) and returns its
+    /// final response, answering challenges with the same CSeq (the dialog state machines
+    /// own the sequence). It goes straight to its Request-URI when that is an IP address
+    /// and there is no Route (RFC 3856 §3.3: a UA reached at its contact), else to the server.
+    pub(crate) async fn send_request(&self, message: Message) -> Result<Message, ClientError> {
+        let mut attempt = Attempt::default();
+        loop {
+            let target = direct_target(&message).unwrap_or_else(|| self.server());
+            let mut m = message.clone();
+            let (method, uri) = match m.request_line() {
+                Some(line) => (line.method.as_str().to_owned(), line.uri.to_string()),
+                None => return Err(ClientError::Internal("not a request".to_owned())),
+            };
+            for (name, value) in lock(&self.inner.auth).credentials(&method, &uri) {
+                m.headers.push(name, value);
+            }
+            let r = match self.transaction(m, target).await? {
+                Outcome::Timeout => {
+                    return Err(ClientError::timeout(
+                        &target,
+                        self.inner.response_timeout.as_secs(),
+                    ))
+                }
+                Outcome::Response(r) => r,
+            };
+            if matches!(r.status(), Some(401 | 407)) {
+                let answered = lock(&self.inner.auth).on_challenge(&r, &mut attempt);
+                answered.map_err(|e| match e {
+                    AuthFailure::Refused { .. } => ClientError::WrongPassword {
+                        account: self.inner.account.to_string(),
+                    },
+                    other => ClientError::Auth(other),
+                })?;
+                continue;
+            }
+            return Ok(r);
+        }
+    }
+
     /// One request until its final response other than a challenge, failing over between
     /// servers. `build` makes the request for the current identifiers and server.
-    async fn request(
+    pub(crate) async fn request(
         &self,
         ids: &mut RequestIds,
         build: impl Fn(&RequestIds, &ServerTarget) -> Message,
@@ -450,8 +520,34 @@ impl UserAgent {
     }
 }
 
+/// The address a request goes to directly: its Request-URI's when that is an IP literal and
+/// no Route is set.
+fn direct_target(message: &Message) -> Option<ServerTarget> {
+    if message
+        .headers
+        .get(&parley_sip::HeaderName::Route)
+        .is_some()
+    {
+        return None;
+    }
+    let parley_sip::Uri::Sip(uri) = message.uri()? else {
+        return None;
+    };
+    let parley_sip::uri::Host::Ip(ip) = uri.host else {
+        return None;
+    };
+    let transport = match uri.param("transport").flatten() {
+        Some(t) if t.eq_ignore_ascii_case("tcp") => parley_sip::Transport::Tcp,
+        _ => parley_sip::Transport::Udp,
+    };
+    Some(ServerTarget {
+        transport,
+        addr: SocketAddr::new(ip, uri.port.unwrap_or(5060)),
+    })
+}
+
 /// The error for a final response that is not a success.
-fn failure(code: u16, reason: String, account: &Aor) -> ClientError {
+pub(crate) fn failure(code: u16, reason: String, account: &Aor) -> ClientError {
     match code {
         403 => ClientError::Forbidden { reason },
         404 => ClientError::UserUnknown {

@@ -20,6 +20,7 @@ mod agent;
 pub mod auth;
 pub mod error;
 pub mod incoming;
+pub mod presence;
 mod probe;
 pub mod refresh;
 pub mod request;

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 /// `Max-Forwards` of requests we originate (RFC 3261 §8.1.1.6).
 pub const MAX_FORWARDS: &str = "70";
 /// The methods this UA accepts (its `Allow`).
-pub const ALLOW: &str = "MESSAGE, OPTIONS";
+pub const ALLOW: &str = "MESSAGE, OPTIONS, SUBSCRIBE, NOTIFY";
 
 /// The header fields every request of one dialog-less exchange shares.
 #[derive(Debug, Clone)]

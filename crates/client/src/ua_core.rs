@@ -82,9 +82,21 @@ impl Pending {
     }
 }
 
+/// A SUBSCRIBE or NOTIFY handed to the presence agent, which answers it with
+/// [`parley_net::Command::Respond`].
+#[derive(Debug)]
+pub(crate) struct DialogRequest {
+    pub(crate) tx: TransactionId,
+    pub(crate) request: Message,
+}
+
+/// Where SUBSCRIBE and NOTIFY go; `None` while no presence agent runs.
+pub(crate) type DialogRoute = Arc<Mutex<Option<mpsc::Sender<DialogRequest>>>>;
+
 /// The transaction user of a [`crate::UserAgent`].
 pub(crate) struct ClientCore {
     pub(crate) pending: SharedPending,
+    pub(crate) dialogs: DialogRoute,
     pub(crate) incoming: mpsc::Sender<IncomingMessage>,
     pub(crate) product: String,
 }
@@ -104,6 +116,18 @@ impl TransactionUser for ClientCore {
                 request,
                 ..
             } => {
+                if matches!(request.method(), Some(Method::Subscribe | Method::Notify)) {
+                    match self.forward(tx, request) {
+                        Ok(()) => return,
+                        Err(request) => {
+                            let response = self.answer(&request, endpoint);
+                            if let Err(e) = endpoint.respond(tx, response) {
+                                tracing::debug!(error = %e, "response not sent");
+                            }
+                            return;
+                        }
+                    }
+                }
                 let response = self.answer(&request, endpoint);
                 if let Err(e) = endpoint.respond(tx, response) {
                     tracing::debug!(error = %e, "response not sent");
@@ -123,6 +147,22 @@ impl ClientCore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .complete(tx, outcome);
+    }
+
+    /// Hands a SUBSCRIBE or NOTIFY to the presence agent; gives it back when none runs or
+    /// its queue is full.
+    fn forward(&self, tx: TransactionId, request: Message) -> Result<(), Box<Message>> {
+        let route = self.dialogs.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(sender) = route.as_ref() else {
+            return Err(Box::new(request));
+        };
+        sender
+            .try_send(DialogRequest { tx, request })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(d) | mpsc::error::TrySendError::Closed(d) => {
+                    Box::new(d.request)
+                }
+            })
     }
 
     /// The response to a request for this UA (the endpoint has validated it).
@@ -157,6 +197,10 @@ impl ClientCore {
                     .push(HeaderName::Accept, "text/plain, message/cpim, */*");
                 r
             }
+            // No presence agent: nobody to subscribe to here (RFC 6665 §4.2.1.1: 489), and
+            // no subscription a NOTIFY could belong to (§4.1.3: 481).
+            Some(Method::Subscribe) => reply(489, "Bad Event"),
+            Some(Method::Notify) => reply(481, "Subscription Does Not Exist"),
             _ => {
                 let mut r = reply(405, "Method Not Allowed");
                 r.headers.push(HeaderName::Allow, ALLOW);

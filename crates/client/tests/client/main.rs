@@ -10,6 +10,7 @@ mod harness;
 mod end_to_end;
 
 mod incoming_message;
+mod presence_serve_self;
 mod register_digest;
 mod register_errors;
 mod send_message;
