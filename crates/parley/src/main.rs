@@ -3,6 +3,7 @@
 
 mod cli_client;
 mod cli_message;
+mod cli_presence;
 mod cli_register;
 mod cli_user;
 mod config;
@@ -34,6 +35,8 @@ enum Command {
     Register(cli_register::RegisterArgs),
     /// Send or receive instant messages.
     Message(cli_message::MessageArgs),
+    /// Publish presence, watch others' presence, see who watches, or serve our own presence.
+    Presence(cli_presence::PresenceArgs),
 }
 
 /// The flags of `parley serve`; scripts rely on these names.
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         Command::User(args) => return cli_user::run(args),
         Command::Register(args) => return cli_register::run(args),
         Command::Message(args) => return cli_message::run(args),
+        Command::Presence(args) => return cli_presence::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
