@@ -246,6 +246,7 @@ impl Server {
             proxy,
             registrations,
             offline,
+            clock: Arc::new(clock::SystemClock),
         });
         Ok(Server {
             driver,
