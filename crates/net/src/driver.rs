@@ -75,7 +75,14 @@ pub struct EndpointCommands<'a> {
     now: Instant,
 }
 
-impl EndpointCommands<'_> {
+impl<'a> EndpointCommands<'a> {
+    /// Lends `endpoint` to a transaction user at `now`. The driver does this for every
+    /// event; public for harnesses that drive a [`TransactionUser`] without sockets (the
+    /// simulation tests).
+    pub fn new(endpoint: &'a mut Endpoint, now: Instant) -> EndpointCommands<'a> {
+        EndpointCommands { endpoint, now }
+    }
+
     /// Sends a response in server transaction `tx` ([`Endpoint::respond`]).
     pub fn respond(&mut self, tx: TransactionId, response: Message) -> Result<(), EndpointError> {
         self.endpoint.respond(self.now, tx, response)
@@ -139,6 +146,37 @@ pub enum Command {
     ForwardResponse { response: Message },
 }
 
+/// Applies `command` to `endpoint` at `now`, as the driver does: a failure is only logged
+/// (a `SendRequest` failure goes back to its sender). Public for harnesses that drive a
+/// [`TransactionUser`] without sockets (the simulation tests); the driver uses it too.
+pub fn apply_command(endpoint: &mut Endpoint, now: Instant, command: Command) {
+    match command {
+        Command::Respond { tx, response } => {
+            if let Err(e) = endpoint.respond(now, tx, response) {
+                tracing::debug!(tx = tx.0, error = %e, "response not sent");
+            }
+        }
+        Command::SendRequest {
+            request,
+            destination,
+            local,
+            reply,
+        } => {
+            let _ = reply.send(endpoint.send_request(now, request, destination, local));
+        }
+        Command::Cancel { invite } => {
+            if let Err(e) = endpoint.cancel(now, invite) {
+                tracing::debug!(tx = invite.0, error = %e, "CANCEL not sent");
+            }
+        }
+        Command::ForwardResponse { response } => {
+            if let Err(e) = endpoint.forward_response(now, response) {
+                tracing::debug!(error = %e, "response not forwarded");
+            }
+        }
+    }
+}
+
 /// Sends commands to the driver from other tasks.
 #[derive(Debug, Clone)]
 pub struct CommandSender(mpsc::Sender<Command>);
@@ -149,6 +187,13 @@ pub struct CommandSender(mpsc::Sender<Command>);
 pub struct DriverStopped;
 
 impl CommandSender {
+    /// A sender and its receiving end, for harnesses that drive a [`TransactionUser`]
+    /// without sockets and apply the commands themselves with [`apply_command`].
+    pub fn channel(capacity: usize) -> (CommandSender, mpsc::Receiver<Command>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (CommandSender(tx), rx)
+    }
+
     pub async fn send(&self, command: Command) -> Result<(), DriverStopped> {
         self.0.send(command).await.map_err(|_| DriverStopped)
     }
@@ -323,32 +368,7 @@ impl DriverState {
     }
 
     fn handle_command(&mut self, command: Command) {
-        let now = Instant::now();
-        match command {
-            Command::Respond { tx, response } => {
-                if let Err(e) = self.endpoint.respond(now, tx, response) {
-                    tracing::debug!(tx = tx.0, error = %e, "response not sent");
-                }
-            }
-            Command::SendRequest {
-                request,
-                destination,
-                local,
-                reply,
-            } => {
-                let _ = reply.send(self.endpoint.send_request(now, request, destination, local));
-            }
-            Command::Cancel { invite } => {
-                if let Err(e) = self.endpoint.cancel(now, invite) {
-                    tracing::debug!(tx = invite.0, error = %e, "CANCEL not sent");
-                }
-            }
-            Command::ForwardResponse { response } => {
-                if let Err(e) = self.endpoint.forward_response(now, response) {
-                    tracing::debug!(error = %e, "response not forwarded");
-                }
-            }
-        }
+        apply_command(&mut self.endpoint, Instant::now(), command);
     }
 
     /// Transmits, then events to the transaction user (whose commands may queue more
