@@ -193,8 +193,16 @@ impl Background {
         } = self;
         [
             tokio::spawn(proxy.run(stopped(stop.clone()))),
-            tokio::spawn(registrar::run(ctx.clone(), registrar, stopped(stop.clone()))),
-            tokio::spawn(im::offline::run(ctx.clone(), offline, stopped(stop.clone()))),
+            tokio::spawn(registrar::run(
+                ctx.clone(),
+                registrar,
+                stopped(stop.clone()),
+            )),
+            tokio::spawn(im::offline::run(
+                ctx.clone(),
+                offline,
+                stopped(stop.clone()),
+            )),
             tokio::spawn(registrar::purge(ctx.clone(), stopped(stop.clone()))),
         ]
     }

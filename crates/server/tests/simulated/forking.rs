@@ -1,0 +1,1 @@
+//! Forking on a lossy network (scenario to come).

@@ -1,0 +1,1 @@
+//! Offline store-and-forward with a retry (scenario to come).
