@@ -102,7 +102,7 @@ impl Phone {
              Max-Forwards: 70\r\n\
              From: <sip:{u}@{DOMAIN}>;tag=r{u}\r\n\
              To: <sip:{u}@{DOMAIN}>\r\n\
-             Call-ID: reg-{u}\r\n\
+             Call-ID: reg-{u}-{a}\r\n\
              CSeq: {c} REGISTER\r\n\
              Contact: <sip:{u}@{a}>\r\n\
              Expires: {expires}\r\n\
