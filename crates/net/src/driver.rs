@@ -551,3 +551,45 @@ impl SendFailure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_harness_applies_commands_from_its_own_channel() {
+        let (sender, mut commands) = CommandSender::channel(4);
+        let mut endpoint = Endpoint::new(EndpointConfig::default());
+        let request = Message::parse(
+            Bytes::from_static(
+                b"OPTIONS sip:bob@192.0.2.2 SIP/2.0\r\nMax-Forwards: 70\r\n\
+                  From: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:bob@192.0.2.2>\r\n\
+                  Call-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+            ),
+            &parley_sip::Limits::default(),
+        )
+        .map_err(|r| r.error)
+        .unwrap_or_else(|e| panic!("{e}"));
+        let local: SocketAddr = ([192, 0, 2, 1], 5060).into();
+        let (reply, answer) = oneshot::channel();
+        let command = Command::SendRequest {
+            request,
+            destination: Destination::Address {
+                transport: Transport::Udp,
+                addr: ([192, 0, 2, 2], 5060).into(),
+            },
+            local: (Transport::Udp, local),
+            reply,
+        };
+        assert!(sender.send(command).await.is_ok());
+        let Some(command) = commands.recv().await else {
+            panic!("no command")
+        };
+        apply_command(&mut endpoint, Instant::now(), command);
+        assert!(matches!(answer.await, Ok(Ok(_))));
+        assert!(endpoint.poll_transmit().is_some());
+        // The lent commands answer to the same endpoint.
+        let mut lent = EndpointCommands::new(&mut endpoint, Instant::now());
+        assert!(!lent.new_tag().is_empty());
+    }
+}
