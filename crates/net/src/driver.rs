@@ -75,7 +75,14 @@ pub struct EndpointCommands<'a> {
     now: Instant,
 }
 
-impl EndpointCommands<'_> {
+impl<'a> EndpointCommands<'a> {
+    /// Lends `endpoint` to a transaction user at `now`. The driver does this for every
+    /// event; public for harnesses that drive a [`TransactionUser`] without sockets (the
+    /// simulation tests).
+    pub fn new(endpoint: &'a mut Endpoint, now: Instant) -> EndpointCommands<'a> {
+        EndpointCommands { endpoint, now }
+    }
+
     /// Sends a response in server transaction `tx` ([`Endpoint::respond`]).
     pub fn respond(&mut self, tx: TransactionId, response: Message) -> Result<(), EndpointError> {
         self.endpoint.respond(self.now, tx, response)
@@ -139,6 +146,37 @@ pub enum Command {
     ForwardResponse { response: Message },
 }
 
+/// Applies `command` to `endpoint` at `now`, as the driver does: a failure is only logged
+/// (a `SendRequest` failure goes back to its sender). Public for harnesses that drive a
+/// [`TransactionUser`] without sockets (the simulation tests); the driver uses it too.
+pub fn apply_command(endpoint: &mut Endpoint, now: Instant, command: Command) {
+    match command {
+        Command::Respond { tx, response } => {
+            if let Err(e) = endpoint.respond(now, tx, response) {
+                tracing::debug!(tx = tx.0, error = %e, "response not sent");
+            }
+        }
+        Command::SendRequest {
+            request,
+            destination,
+            local,
+            reply,
+        } => {
+            let _ = reply.send(endpoint.send_request(now, request, destination, local));
+        }
+        Command::Cancel { invite } => {
+            if let Err(e) = endpoint.cancel(now, invite) {
+                tracing::debug!(tx = invite.0, error = %e, "CANCEL not sent");
+            }
+        }
+        Command::ForwardResponse { response } => {
+            if let Err(e) = endpoint.forward_response(now, response) {
+                tracing::debug!(error = %e, "response not forwarded");
+            }
+        }
+    }
+}
+
 /// Sends commands to the driver from other tasks.
 #[derive(Debug, Clone)]
 pub struct CommandSender(mpsc::Sender<Command>);
@@ -149,6 +187,13 @@ pub struct CommandSender(mpsc::Sender<Command>);
 pub struct DriverStopped;
 
 impl CommandSender {
+    /// A sender and its receiving end, for harnesses that drive a [`TransactionUser`]
+    /// without sockets and apply the commands themselves with [`apply_command`].
+    pub fn channel(capacity: usize) -> (CommandSender, mpsc::Receiver<Command>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (CommandSender(tx), rx)
+    }
+
     pub async fn send(&self, command: Command) -> Result<(), DriverStopped> {
         self.0.send(command).await.map_err(|_| DriverStopped)
     }
@@ -323,32 +368,7 @@ impl DriverState {
     }
 
     fn handle_command(&mut self, command: Command) {
-        let now = Instant::now();
-        match command {
-            Command::Respond { tx, response } => {
-                if let Err(e) = self.endpoint.respond(now, tx, response) {
-                    tracing::debug!(tx = tx.0, error = %e, "response not sent");
-                }
-            }
-            Command::SendRequest {
-                request,
-                destination,
-                local,
-                reply,
-            } => {
-                let _ = reply.send(self.endpoint.send_request(now, request, destination, local));
-            }
-            Command::Cancel { invite } => {
-                if let Err(e) = self.endpoint.cancel(now, invite) {
-                    tracing::debug!(tx = invite.0, error = %e, "CANCEL not sent");
-                }
-            }
-            Command::ForwardResponse { response } => {
-                if let Err(e) = self.endpoint.forward_response(now, response) {
-                    tracing::debug!(error = %e, "response not forwarded");
-                }
-            }
-        }
+        apply_command(&mut self.endpoint, Instant::now(), command);
     }
 
     /// Transmits, then events to the transaction user (whose commands may queue more
@@ -529,5 +549,47 @@ impl SendFailure {
             SendFailure::UnsupportedTransport => "unsupported_transport",
             SendFailure::Udp(label) => label,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_harness_applies_commands_from_its_own_channel() {
+        let (sender, mut commands) = CommandSender::channel(4);
+        let mut endpoint = Endpoint::new(EndpointConfig::default());
+        let request = Message::parse(
+            Bytes::from_static(
+                b"OPTIONS sip:bob@192.0.2.2 SIP/2.0\r\nMax-Forwards: 70\r\n\
+                  From: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:bob@192.0.2.2>\r\n\
+                  Call-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+            ),
+            &parley_sip::Limits::default(),
+        )
+        .map_err(|r| r.error)
+        .unwrap_or_else(|e| panic!("{e}"));
+        let local: SocketAddr = ([192, 0, 2, 1], 5060).into();
+        let (reply, answer) = oneshot::channel();
+        let command = Command::SendRequest {
+            request,
+            destination: Destination::Address {
+                transport: Transport::Udp,
+                addr: ([192, 0, 2, 2], 5060).into(),
+            },
+            local: (Transport::Udp, local),
+            reply,
+        };
+        assert!(sender.send(command).await.is_ok());
+        let Some(command) = commands.recv().await else {
+            panic!("no command")
+        };
+        apply_command(&mut endpoint, Instant::now(), command);
+        assert!(matches!(answer.await, Ok(Ok(_))));
+        assert!(endpoint.poll_transmit().is_some());
+        // The lent commands answer to the same endpoint.
+        let mut lent = EndpointCommands::new(&mut endpoint, Instant::now());
+        assert!(!lent.new_tag().is_empty());
     }
 }

@@ -3,6 +3,7 @@
 //! delivery). Immutable after start; handlers hold it in an `Arc`.
 
 use crate::auth::DigestAuth;
+use crate::clock::WallClock;
 use crate::config::{MessagingSettings, RegistrarSettings};
 use crate::domains::LocalDomains;
 use crate::im::offline::OfflineHandle;
@@ -36,6 +37,8 @@ pub struct ServerContext {
     pub proxy: ProxyHandle,
     pub registrations: RegistrarHandle,
     pub offline: OfflineHandle,
+    /// Wall-clock time (binding expiry, nonces, offline messages); virtual in simulations.
+    pub clock: Arc<dyn WallClock>,
 }
 
 impl std::fmt::Debug for ServerContext {

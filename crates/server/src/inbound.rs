@@ -17,7 +17,6 @@
 //!   off, `403` (we relay for nobody).
 
 use crate::auth::{proxy_challenges, strip_proxy_credentials, Challenger, DigestAuth, Verdict};
-use crate::clock;
 use crate::context::ServerContext;
 use crate::im;
 use crate::proxy::forward::{next_hop_uri, preprocess_routes};
@@ -144,7 +143,7 @@ async fn authenticate(
         },
         None => None,
     };
-    let now = clock::now().as_unix_secs();
+    let now = ctx.clock.now().as_unix_secs();
     match auth.verify(request, who, &realm, user.as_ref(), now) {
         Verdict::Authenticated(user) if &user == claimed => Ok(()),
         Verdict::Authenticated(user) => {
@@ -308,7 +307,7 @@ async fn route_to_user(
             strip_proxy_credentials(&mut request, sender.domain());
         }
     }
-    let (key, now) = (aor.clone(), clock::now());
+    let (key, now) = (aor.clone(), ctx.clock.now());
     let found = ctx
         .store(move |s| {
             let user = s.user(&key)?;

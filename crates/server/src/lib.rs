@@ -31,6 +31,7 @@ pub mod registrar;
 pub mod router;
 pub mod secret;
 pub mod service;
+pub mod simulation;
 
 pub use config::{
     AuthSettings, FederationSettings, MessagingSettings, RegistrarSettings, ServerConfig,
@@ -120,6 +121,90 @@ impl BoundAddrs {
             .iter()
             .find(|(t, _)| *t == transport)
             .map(|(_, a)| *a)
+    }
+}
+
+/// What [`assemble`] builds a server from.
+struct Assembly<'a> {
+    config: &'a ServerConfig,
+    store: Arc<dyn Store>,
+    dns: Arc<dyn ServerLocator>,
+    commands: parley_net::CommandSender,
+    listeners: Vec<(Transport, SocketAddr)>,
+    domains: LocalDomains,
+    auth: Option<auth::DigestAuth>,
+    clock: Arc<dyn clock::WallClock>,
+}
+
+/// The context, the transaction user and the (not yet started) tasks that own state: all of
+/// a server but its sockets.
+fn assemble(a: Assembly<'_>) -> (Arc<ServerContext>, SipService, Background) {
+    let config = a.config;
+    let (proxy, proxy_inputs) = ProxyHandle::channel();
+    let (registrations, registrar) = RegistrarHandle::channel();
+    let (offline, offline_inputs) = OfflineHandle::channel();
+    let server_token = bytes::Bytes::from_static(SERVER_TOKEN.as_bytes());
+    let transports: Vec<Transport> = a.listeners.iter().map(|(t, _)| *t).collect();
+    if config.federation.enabled {
+        tracing::info!("federation on: requests for other domains are forwarded");
+    }
+    let ctx = Arc::new(ServerContext {
+        store: a.store,
+        commands: a.commands.clone(),
+        domains: a.domains.clone(),
+        auth: a.auth,
+        registrar: config.registrar.clone(),
+        messaging: config.messaging.clone(),
+        federation: config.federation.enabled,
+        resolver: Resolver::new(a.dns, &transports),
+        server_token: server_token.clone(),
+        listeners: a.listeners.clone(),
+        proxy,
+        registrations,
+        offline,
+        clock: a.clock,
+    });
+    let service = SipService::new(
+        Router::new(a.domains, SERVER_TOKEN).with_federation(config.federation.enabled),
+        ctx.clone(),
+    );
+    let background = Background {
+        proxy: ProxyTask::new(proxy_inputs, a.commands, a.listeners, server_token),
+        registrar,
+        offline: offline_inputs,
+    };
+    (ctx, service, background)
+}
+
+impl Background {
+    /// Starts the tasks; they stop when `stop` turns true.
+    fn spawn(
+        self,
+        ctx: &Arc<ServerContext>,
+        stop: &watch::Receiver<bool>,
+    ) -> [tokio::task::JoinHandle<()>; 4] {
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|&stopping| stopping).await;
+        };
+        let Background {
+            proxy,
+            registrar,
+            offline,
+        } = self;
+        [
+            tokio::spawn(proxy.run(stopped(stop.clone()))),
+            tokio::spawn(registrar::run(
+                ctx.clone(),
+                registrar,
+                stopped(stop.clone()),
+            )),
+            tokio::spawn(im::offline::run(
+                ctx.clone(),
+                offline,
+                stopped(stop.clone()),
+            )),
+            tokio::spawn(registrar::purge(ctx.clone(), stopped(stop.clone()))),
+        ]
     }
 }
 
@@ -222,47 +307,26 @@ impl Server {
             );
             None
         };
-        let driver = EndpointDriver::new(listeners, endpoint, config.net);
-        let commands = driver.command_sender();
-        let (proxy, proxy_inputs) = ProxyHandle::channel();
-        let (registrations, registrar) = RegistrarHandle::channel();
-        let (offline, offline_inputs) = OfflineHandle::channel();
-        let server_token = bytes::Bytes::from_static(SERVER_TOKEN.as_bytes());
-        let transports: Vec<Transport> = sip.iter().map(|(t, _)| *t).collect();
-        if config.federation.enabled {
-            tracing::info!("federation on: requests for other domains are forwarded");
-        }
-        let ctx = Arc::new(ServerContext {
+        let driver = EndpointDriver::new(listeners, endpoint, config.net.clone());
+        let (ctx, service, background) = assemble(Assembly {
+            config: &config,
             store,
-            commands: commands.clone(),
-            domains: domains.clone(),
-            auth,
-            registrar: config.registrar,
-            messaging: config.messaging,
-            federation: config.federation.enabled,
-            resolver: Resolver::new(dns, &transports),
-            server_token: server_token.clone(),
+            dns,
+            commands: driver.command_sender(),
             listeners: sip.clone(),
-            proxy,
-            registrations,
-            offline,
+            domains,
+            auth,
+            clock: Arc::new(clock::SystemClock),
         });
         Ok(Server {
             driver,
-            service: SipService::new(
-                Router::new(domains, SERVER_TOKEN).with_federation(config.federation.enabled),
-                ctx.clone(),
-            ),
+            service,
             http,
             addrs: BoundAddrs {
-                sip: sip.clone(),
+                sip,
                 http: http_addr,
             },
-            background: Background {
-                proxy: ProxyTask::new(proxy_inputs, commands, sip, server_token),
-                registrar,
-                offline: offline_inputs,
-            },
+            background,
             ctx,
         })
     }
@@ -290,25 +354,7 @@ impl Server {
             metrics::prometheus().clone(),
             stopped(stop_rx.clone()),
         ));
-        let Background {
-            proxy,
-            registrar,
-            offline,
-        } = self.background;
-        let background = [
-            tokio::spawn(proxy.run(stopped(stop_rx.clone()))),
-            tokio::spawn(registrar::run(
-                self.ctx.clone(),
-                registrar,
-                stopped(stop_rx.clone()),
-            )),
-            tokio::spawn(im::offline::run(
-                self.ctx.clone(),
-                offline,
-                stopped(stop_rx.clone()),
-            )),
-            tokio::spawn(registrar::purge(self.ctx.clone(), stopped(stop_rx.clone()))),
-        ];
+        let background = self.background.spawn(&self.ctx, &stop_rx);
         let mut sip = tokio::spawn(self.driver.run(self.service, stopped(stop_rx)));
         let mut failure = None;
         tokio::select! {

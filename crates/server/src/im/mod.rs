@@ -13,7 +13,6 @@
 
 pub mod offline;
 
-use crate::clock;
 use crate::context::ServerContext;
 use crate::metrics::OFFLINE_STORED;
 use parley_sip::{HeaderName, Message};
@@ -69,7 +68,7 @@ pub fn offline_record(
 /// Stores a MESSAGE for `recipient`, who has no live binding, and returns the answer:
 /// `202` once stored, `480` when their mailbox is full, `500` when the store fails.
 pub async fn store_offline(ctx: &ServerContext, request: &Message, recipient: &Address) -> Message {
-    let Some(record) = offline_record(request, recipient, clock::now()) else {
+    let Some(record) = offline_record(request, recipient, ctx.clock.now()) else {
         return ctx.response(request, 400, "Bad Request (unreadable From)");
     };
     let limit = ctx.messaging.offline_limit;

@@ -18,7 +18,6 @@
 //! of the request handler is only taken by requests received from the network that have not
 //! already passed through us.
 
-use crate::clock;
 use crate::context::ServerContext;
 use crate::metrics::{OFFLINE_DELIVERED, OFFLINE_FAILED_ATTEMPTS};
 use crate::proxy::next_hop::binding_target;
@@ -114,7 +113,7 @@ pub async fn run(
                 }
             },
             _ = retry.tick() => {
-                let now = clock::now();
+                let now = ctx.clock.now();
                 match ctx.store(move |s| s.due_messages(now, DUE_BATCH)).await {
                     Ok(due) => {
                         let recipients: HashSet<Address> =
@@ -143,7 +142,7 @@ async fn deliver(ctx: &ServerContext, aor: &Address) {
         return;
     }
     let recipient = aor.clone();
-    let now = clock::now();
+    let now = ctx.clock.now();
     let bindings = match ctx.store(move |s| s.live_bindings(&recipient, now)).await {
         Ok(b) => b,
         Err(e) => return tracing::warn!(error = %e, "cannot read bindings"),
@@ -194,7 +193,7 @@ async fn deliver(ctx: &ServerContext, aor: &Address) {
         }
         metrics::counter!(OFFLINE_FAILED_ATTEMPTS).increment(1);
         let retry_at = retry_time(
-            clock::now(),
+            ctx.clock.now(),
             message.attempts,
             ctx.messaging.retry_interval,
             ctx.messaging.max_retry_interval,

@@ -15,7 +15,6 @@
 
 pub mod rules;
 
-use crate::clock;
 use crate::context::ServerContext;
 use crate::metrics::REGISTRATIONS;
 use parley_sip::header::date::format_date;
@@ -143,7 +142,7 @@ async fn apply(
             return refuse(403, "Forbidden (contact points at this server)");
         }
     }
-    let now = clock::now();
+    let now = ctx.clock.now();
     let key = aor.clone();
     let existing = match ctx.store(move |s| s.live_bindings(&key, now)).await {
         Ok(b) => b,
@@ -222,7 +221,7 @@ pub async fn purge(ctx: Arc<ServerContext>, shutdown: impl Future<Output = ()>) 
         tokio::select! {
             () = &mut shutdown => break,
             _ = tick.tick() => {
-                let now = clock::now();
+                let now = ctx.clock.now();
                 match ctx.store(move |s| s.purge_expired_bindings(now)).await {
                     Ok(gone) if !gone.is_empty() => tracing::debug!(count = gone.len(), "expired bindings deleted"),
                     Ok(_) => {}
