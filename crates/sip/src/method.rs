@@ -47,6 +47,15 @@ impl Method {
 
     pub fn as_str(&self) -> &str {
         match self {
+            Method::Extension(s) => s,
+            known => known.standard_name().unwrap_or_default(),
+        }
+    }
+
+    /// The name of a method RFC 3261 or its extensions define; `None` for an extension
+    /// method (a label set a peer cannot grow, e.g. for metrics).
+    pub fn standard_name(&self) -> Option<&'static str> {
+        Some(match self {
             Method::Invite => "INVITE",
             Method::Ack => "ACK",
             Method::Bye => "BYE",
@@ -61,8 +70,8 @@ impl Method {
             Method::Refer => "REFER",
             Method::Message => "MESSAGE",
             Method::Update => "UPDATE",
-            Method::Extension(s) => s,
-        }
+            Method::Extension(_) => return None,
+        })
     }
 }
 
