@@ -307,6 +307,9 @@ async fn route_to_user(
             strip_proxy_credentials(&mut request, sender.domain());
         }
     }
+    if method == Method::Publish && !in_dialog && crate::presence::is_presence(&request) {
+        return publish(ctx, tx, request, sender.as_ref(), aor).await;
+    }
     let (key, now) = (aor.clone(), ctx.clock.now());
     let found = ctx
         .store(move |s| {
@@ -344,6 +347,39 @@ async fn route_to_user(
     };
     if ctx.proxy.forward(forward).await.is_err() {
         tracing::debug!("proxy stopped; request dropped");
+    }
+    None
+}
+
+/// A PUBLISH of presence state for our user `aor` (`crate::presence`): only `aor` may
+/// publish it (`403` otherwise, once authenticated when authentication is on).
+async fn publish(
+    ctx: &ServerContext,
+    tx: TransactionId,
+    request: Message,
+    sender: Option<&Address>,
+    aor: Address,
+) -> Option<Message> {
+    if sender != Some(&aor) {
+        return Some(ctx.response(
+            &request,
+            403,
+            "Forbidden (only the presentity may publish its state)",
+        ));
+    }
+    let key = aor.clone();
+    match ctx.store(move |s| s.user(&key)).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return Some(ctx.response(&request, 404, "Not Found")),
+        Err(e) => return Some(store_failure(ctx, &request, &e)),
+    }
+    let job = crate::presence::PresenceJob::Publish {
+        tx,
+        request,
+        presentity: aor,
+    };
+    if !ctx.presence.submit(job).await {
+        tracing::debug!("presence task stopped; PUBLISH dropped");
     }
     None
 }

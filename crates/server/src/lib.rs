@@ -26,6 +26,7 @@ pub mod http;
 pub mod im;
 pub mod inbound;
 pub mod metrics;
+pub mod presence;
 pub mod proxy;
 pub mod registrar;
 pub mod router;
@@ -143,6 +144,7 @@ fn assemble(a: Assembly<'_>) -> (Arc<ServerContext>, SipService, Background) {
     let (proxy, proxy_inputs) = ProxyHandle::channel();
     let (registrations, registrar) = RegistrarHandle::channel();
     let (offline, offline_inputs) = OfflineHandle::channel();
+    let (presence, presence_jobs) = presence::PresenceHandle::channel();
     let server_token = bytes::Bytes::from_static(SERVER_TOKEN.as_bytes());
     let transports: Vec<Transport> = a.listeners.iter().map(|(t, _)| *t).collect();
     if config.federation.enabled {
@@ -162,6 +164,7 @@ fn assemble(a: Assembly<'_>) -> (Arc<ServerContext>, SipService, Background) {
         proxy,
         registrations,
         offline,
+        presence,
         clock: a.clock,
     });
     let service = SipService::new(
@@ -172,6 +175,7 @@ fn assemble(a: Assembly<'_>) -> (Arc<ServerContext>, SipService, Background) {
         proxy: ProxyTask::new(proxy_inputs, a.commands, a.listeners, server_token),
         registrar,
         offline: offline_inputs,
+        presence: presence_jobs,
     };
     (ctx, service, background)
 }
@@ -182,7 +186,7 @@ impl Background {
         self,
         ctx: &Arc<ServerContext>,
         stop: &watch::Receiver<bool>,
-    ) -> [tokio::task::JoinHandle<()>; 4] {
+    ) -> [tokio::task::JoinHandle<()>; 5] {
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|&stopping| stopping).await;
         };
@@ -190,6 +194,7 @@ impl Background {
             proxy,
             registrar,
             offline,
+            presence,
         } = self;
         [
             tokio::spawn(proxy.run(stopped(stop.clone()))),
@@ -204,6 +209,7 @@ impl Background {
                 stopped(stop.clone()),
             )),
             tokio::spawn(registrar::purge(ctx.clone(), stopped(stop.clone()))),
+            tokio::spawn(presence::run(ctx.clone(), presence, stopped(stop.clone()))),
         ]
     }
 }
@@ -225,6 +231,7 @@ struct Background {
     proxy: ProxyTask,
     registrar: mpsc::Receiver<RegisterJob>,
     offline: OfflineReceiver,
+    presence: mpsc::Receiver<presence::PresenceJob>,
 }
 
 impl Server {

@@ -18,6 +18,7 @@ mod malformed;
 mod messaging;
 mod offline;
 mod options;
+mod publish;
 mod random_datagrams;
 mod registrar;
 mod rfc4475;
