@@ -39,6 +39,10 @@ pub struct ServerContext {
     pub registrations: RegistrarHandle,
     pub offline: OfflineHandle,
     pub presence: PresenceHandle,
+    pub presence_settings: crate::presence::PresenceSettings,
+    pub presence_policy: parley_presence::policy::PolicyEngine,
+    /// NOTIFYs in flight, answered by the transaction user.
+    pub notify_waiters: crate::presence::watch::NotifyWaiters,
     /// Wall-clock time (binding expiry, nonces, offline messages); virtual in simulations.
     pub clock: Arc<dyn WallClock>,
 }

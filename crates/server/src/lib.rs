@@ -165,6 +165,9 @@ fn assemble(a: Assembly<'_>) -> (Arc<ServerContext>, SipService, Background) {
         registrations,
         offline,
         presence,
+        presence_settings: config.presence.clone(),
+        presence_policy: parley_presence::policy::PolicyEngine::new(config.presence.policy),
+        notify_waiters: presence::watch::NotifyWaiters::default(),
         clock: a.clock,
     });
     let service = SipService::new(

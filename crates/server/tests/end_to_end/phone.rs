@@ -84,7 +84,7 @@ impl Phone {
         }
     }
 
-    fn transport(&self) -> &'static str {
+    pub fn transport(&self) -> &'static str {
         match self.link {
             Link::Udp { .. } => "UDP",
             Link::Tcp(_) => "TCP",
