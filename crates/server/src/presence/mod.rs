@@ -12,7 +12,8 @@
 //! `Min-Expires`; `Expires: 0` removes the publication.
 
 use crate::context::ServerContext;
-use parley_presence::policy::{Decision, Party, SubscriptionPolicy};
+pub use parley_presence::policy::SubscriptionPolicy;
+use parley_presence::policy::{Decision, Party};
 use parley_presence::publish::{
     Change, PublicationLimits, Publications, PublishError, PublishRequest,
 };
@@ -156,6 +157,21 @@ pub async fn run(
             .filter_map(|w| w.sub.poll_timeout())
             .min()
             .map(tokio::time::Instant::from_std);
+        // Publications expire on the wall clock (RFC 3903 §4.1): their watchers learn it.
+        let now_ms = now_millis(&state.ctx);
+        let expiry = state
+            .presentities
+            .values()
+            .filter_map(Publications::poll_timeout)
+            .min()
+            .map(|at| {
+                let left = u64::try_from(at.saturating_sub(now_ms)).unwrap_or(0);
+                tokio::time::Instant::now() + std::time::Duration::from_millis(left)
+            });
+        let wake = match (wake, expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let timer = async {
             match wake {
                 Some(at) => tokio::time::sleep_until(at).await,
@@ -583,6 +599,15 @@ impl State {
     }
 
     fn timers(&mut self) {
+        let now_ms = now_millis(&self.ctx);
+        let expired: Vec<Address> = self
+            .presentities
+            .iter_mut()
+            .filter_map(|(who, p)| (!p.expire(now_ms).is_empty()).then(|| who.clone()))
+            .collect();
+        for who in &expired {
+            self.changed(who);
+        }
         let now = instant_now();
         for w in self.watches.values_mut() {
             if w.sub.poll_timeout().is_some_and(|t| t <= now) {

@@ -19,6 +19,7 @@ mod messaging;
 mod offline;
 mod options;
 mod presence_burst;
+mod presence_events;
 mod presence_restart;
 mod presence_util;
 mod presence_watch;
