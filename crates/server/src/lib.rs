@@ -10,6 +10,8 @@
 //!   record;
 //! - [`proxy`]: the stateful forking proxy (§16), one task owning every forking context;
 //! - [`im`]: page-mode MESSAGE rules and offline store-and-forward (RFC 3428);
+//! - [`presence`]: the presence server (PUBLISH, SUBSCRIBE/NOTIFY for `presence`), one task
+//!   owning publications and subscriptions;
 //! - Prometheus [`metrics`] and the [`http`] listener.
 //!
 //! Durable state lives in a `parley_store::Store` (SQLite in the data directory by default).

@@ -60,6 +60,8 @@ pub enum PresenceJob {
         resource: Address,
         watcher: Address,
     },
+    /// The bindings of `aor` changed (a `200` to REGISTER).
+    Registered { aor: Address },
     /// A SUBSCRIBE inside a dialog (refresh, unsubscribe).
     Resubscribe {
         tx: TransactionId,
@@ -99,6 +101,13 @@ impl PresenceHandle {
     pub fn channel() -> (PresenceHandle, mpsc::Receiver<PresenceJob>) {
         let (jobs, rx) = mpsc::channel(1024);
         (PresenceHandle { jobs }, rx)
+    }
+
+    /// Tells the task that `aor`'s registrations changed; dropped when the queue is full.
+    pub fn registration_changed(&self, aor: Address) {
+        if self.jobs.try_send(PresenceJob::Registered { aor }).is_err() {
+            tracing::debug!("presence queue full: registration change dropped");
+        }
     }
 
     /// Hands a job over; `false` when the task has stopped.
@@ -194,6 +203,12 @@ pub async fn run(
                 }
                 Some(PresenceJob::Subscribe { tx, request, peer, resource, watcher }) => {
                     state.subscribe(tx, &request, &peer, resource, watcher).await;
+                }
+                Some(PresenceJob::Registered { aor }) => {
+                    let publishing = state.presentities.get(&aor).is_some_and(|p| !p.is_empty());
+                    if !publishing {
+                        state.changed(&aor);
+                    }
                 }
                 Some(PresenceJob::Resubscribe { tx, request, peer }) => {
                     state.resubscribe(tx, &request, &peer).await;
@@ -418,6 +433,7 @@ impl State {
             let record = watch::record_of(&s);
             match Subscription::from_record(instant_now(), now.as_unix_secs(), &record, interval) {
                 Ok(sub) => self.insert(Watch {
+                    polite_block: false,
                     id: s.id.clone(),
                     sub,
                     watcher: s.watcher.clone(),
@@ -474,6 +490,7 @@ impl State {
         let authorization = match decision {
             Decision::Allow(_) => Authorization::Allow,
             Decision::Pending => Authorization::Pending,
+            // A polite block is accepted but shows only a closed document (RFC 5025).
             Decision::Deny { polite: true } => Authorization::Allow,
             Decision::Deny { polite: false } => Authorization::Reject,
         };
@@ -502,6 +519,7 @@ impl State {
             }
         };
         let w = Watch {
+            polite_block: decision == (Decision::Deny { polite: true }),
             id: format!("{:016x}", rand::random::<u64>()),
             sub,
             watcher,
@@ -649,8 +667,14 @@ impl State {
                             }),
                             _ => None,
                         };
+                        let polite = w.polite_block;
                         if with_body {
-                            let doc = self.document(&resource).await;
+                            let doc = match polite {
+                                true => parley_presence::policy::polite_block_document(&format!(
+                                    "sip:{resource}"
+                                )),
+                                false => self.document(&resource).await,
+                            };
                             request.set_body(PIDF, doc.to_xml());
                         }
                         request.headers.push(HeaderName::AllowEvents, ALLOW_EVENTS);

@@ -23,6 +23,9 @@ pub struct Watch {
     /// The connection of `source` is one of this process (not restored from the store).
     pub live_connection: bool,
     pub created_at: Timestamp,
+    /// Politely blocked: NOTIFYs carry only a closed document (not persisted yet: a restored
+    /// subscription is re-decided at its next refresh).
+    pub polite_block: bool,
 }
 
 impl Watch {

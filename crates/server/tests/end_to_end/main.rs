@@ -20,6 +20,7 @@ mod offline;
 mod options;
 mod presence_burst;
 mod presence_events;
+mod presence_registration;
 mod presence_restart;
 mod presence_util;
 mod presence_watch;
