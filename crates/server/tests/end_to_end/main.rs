@@ -22,6 +22,7 @@ mod presence_burst;
 mod presence_events;
 mod presence_registration;
 mod presence_restart;
+mod presence_tcp;
 mod presence_util;
 mod presence_watch;
 mod publish;
