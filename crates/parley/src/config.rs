@@ -461,6 +461,26 @@ mod tests {
     }
 
     #[test]
+    fn the_presence_section_is_checked() {
+        let c = FileConfig::parse("[presence]\npolicy = \"confirm\"\nmin_notify_interval_ms = 250")
+            .unwrap()
+            .into_server_config()
+            .unwrap();
+        assert_eq!(
+            c.presence.policy,
+            parley_server::presence::SubscriptionPolicy::Confirm
+        );
+        assert_eq!(
+            c.presence.notifier.min_notify_interval,
+            Duration::from_millis(250)
+        );
+        let bad = FileConfig::parse("[presence]\npolicy = \"everyone\"").unwrap();
+        assert!(bad.into_server_config().is_err());
+        let bad = FileConfig::parse("[presence]\nmin_expires_secs = 7200").unwrap();
+        assert!(bad.into_server_config().is_err());
+    }
+
+    #[test]
     fn an_empty_file_is_the_defaults() {
         assert_eq!(FileConfig::parse("").unwrap(), FileConfig::default());
     }
