@@ -36,6 +36,10 @@ pub enum ConfigError {
     DefaultExpires { default: u32 },
     #[error("auth.algorithms must list SHA-256 and/or MD5, each once (got {0:?})")]
     Algorithms(Vec<String>),
+    #[error("presence.policy must be allow, same-domain or confirm (got {0:?})")]
+    PresencePolicy(String),
+    #[error("presence: min_expires_secs <= default_expires_secs <= max_expires_secs is required")]
+    PresenceExpires,
 }
 
 /// The whole file.
@@ -55,6 +59,65 @@ pub struct FileConfig {
     pub registrar: RegistrarSection,
     pub messaging: MessagingSection,
     pub federation: FederationSection,
+    pub presence: PresenceSection,
+}
+
+/// `[presence]`: the presence server (RFC 3856, RFC 3903).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PresenceSection {
+    /// `allow`, `same-domain` or `confirm`.
+    pub policy: String,
+    pub min_expires_secs: u32,
+    pub max_expires_secs: u32,
+    pub default_expires_secs: u32,
+    pub min_notify_interval_ms: u64,
+    pub max_subscriptions_per_watcher: usize,
+}
+
+impl PresenceSection {
+    fn settings(&self) -> Result<parley_server::presence::PresenceSettings, ConfigError> {
+        use parley_server::presence::SubscriptionPolicy;
+        let policy = match self.policy.as_str() {
+            "allow" => SubscriptionPolicy::Allow,
+            "same-domain" => SubscriptionPolicy::SameDomain,
+            "confirm" => SubscriptionPolicy::Confirm,
+            other => return Err(ConfigError::PresencePolicy(other.to_owned())),
+        };
+        if !(self.min_expires_secs <= self.default_expires_secs
+            && self.default_expires_secs <= self.max_expires_secs)
+        {
+            return Err(ConfigError::PresenceExpires);
+        }
+        if self.max_subscriptions_per_watcher == 0 {
+            return Err(ConfigError::Zero("presence.max_subscriptions_per_watcher"));
+        }
+        Ok(parley_server::presence::PresenceSettings {
+            policy,
+            notifier: parley_sip::subscription::NotifierConfig {
+                min_expires: self.min_expires_secs,
+                max_expires: self.max_expires_secs,
+                default_expires: self.default_expires_secs,
+                min_notify_interval: Duration::from_millis(self.min_notify_interval_ms),
+            },
+            max_subscriptions: self.max_subscriptions_per_watcher,
+        })
+    }
+}
+
+impl Default for PresenceSection {
+    fn default() -> Self {
+        let p = parley_server::presence::PresenceSettings::default();
+        PresenceSection {
+            policy: "allow".to_owned(),
+            min_expires_secs: p.notifier.min_expires,
+            max_expires_secs: p.notifier.max_expires,
+            default_expires_secs: p.notifier.default_expires,
+            min_notify_interval_ms: u64::try_from(p.notifier.min_notify_interval.as_millis())
+                .unwrap_or(u64::MAX),
+            max_subscriptions_per_watcher: p.max_subscriptions,
+        }
+    }
 }
 
 /// `[federation]`: requests for other domains.
@@ -195,6 +258,7 @@ impl Default for FileConfig {
             registrar: RegistrarSection::default(),
             messaging: MessagingSection::default(),
             federation: FederationSection::default(),
+            presence: PresenceSection::default(),
         }
     }
 }
@@ -348,6 +412,7 @@ impl FileConfig {
             federation: FederationSettings {
                 enabled: self.federation.enabled,
             },
+            presence: self.presence.settings()?,
             ..ServerConfig::default()
         };
         server.limits.max_message_size = s.max_message_size;
@@ -393,6 +458,26 @@ mod tests {
         let parsed = FileConfig::parse(EXAMPLE).unwrap();
         assert_eq!(parsed, FileConfig::default());
         parsed.into_server_config().unwrap();
+    }
+
+    #[test]
+    fn the_presence_section_is_checked() {
+        let c = FileConfig::parse("[presence]\npolicy = \"confirm\"\nmin_notify_interval_ms = 250")
+            .unwrap()
+            .into_server_config()
+            .unwrap();
+        assert_eq!(
+            c.presence.policy,
+            parley_server::presence::SubscriptionPolicy::Confirm
+        );
+        assert_eq!(
+            c.presence.notifier.min_notify_interval,
+            Duration::from_millis(250)
+        );
+        let bad = FileConfig::parse("[presence]\npolicy = \"everyone\"").unwrap();
+        assert!(bad.into_server_config().is_err());
+        let bad = FileConfig::parse("[presence]\nmin_expires_secs = 7200").unwrap();
+        assert!(bad.into_server_config().is_err());
     }
 
     #[test]

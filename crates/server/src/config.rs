@@ -37,6 +37,8 @@ pub struct ServerConfig {
     pub messaging: MessagingSettings,
     /// Forwarding requests to other domains.
     pub federation: FederationSettings,
+    /// The presence server (RFC 3856): policy, subscription intervals, NOTIFY rate.
+    pub presence: crate::presence::PresenceSettings,
 }
 
 /// Requests whose Request-URI (or next Route) names another domain.
@@ -154,6 +156,7 @@ impl Default for ServerConfig {
             registrar: RegistrarSettings::default(),
             messaging: MessagingSettings::default(),
             federation: FederationSettings::default(),
+            presence: crate::presence::PresenceSettings::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::clock::WallClock;
 use crate::config::{MessagingSettings, RegistrarSettings};
 use crate::domains::LocalDomains;
 use crate::im::offline::OfflineHandle;
+use crate::presence::PresenceHandle;
 use crate::proxy::next_hop::Resolver;
 use crate::proxy::ProxyHandle;
 use crate::registrar::RegistrarHandle;
@@ -37,6 +38,11 @@ pub struct ServerContext {
     pub proxy: ProxyHandle,
     pub registrations: RegistrarHandle,
     pub offline: OfflineHandle,
+    pub presence: PresenceHandle,
+    pub presence_settings: crate::presence::PresenceSettings,
+    pub presence_policy: parley_presence::policy::PolicyEngine,
+    /// NOTIFYs in flight, answered by the transaction user.
+    pub notify_waiters: crate::presence::watch::NotifyWaiters,
     /// Wall-clock time (binding expiry, nonces, offline messages); virtual in simulations.
     pub clock: Arc<dyn WallClock>,
 }

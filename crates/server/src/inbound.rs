@@ -181,6 +181,20 @@ async fn route(
         true => None,
         false => request.uri().and_then(|u| local_user(ctx, u)),
     };
+    let presence_subscribe =
+        request.method() == Some(&Method::Subscribe) && crate::presence::is_presence(&request);
+    if presence_subscribe && in_dialog && !has_routes && user.is_some() {
+        let tx = tx?;
+        let job = crate::presence::PresenceJob::Resubscribe {
+            tx,
+            request,
+            peer: *peer,
+        };
+        if !ctx.presence.submit(job).await {
+            tracing::debug!("presence task stopped; SUBSCRIBE dropped");
+        }
+        return None;
+    }
     match user {
         Some(aor) => route_to_user(ctx, tx, request, peer, aor).await,
         // Within a dialog we record-routed, the next hop may be anywhere (§16.12).
@@ -307,6 +321,12 @@ async fn route_to_user(
             strip_proxy_credentials(&mut request, sender.domain());
         }
     }
+    if method == Method::Publish && !in_dialog && crate::presence::is_presence(&request) {
+        return publish(ctx, tx, request, sender.as_ref(), aor).await;
+    }
+    if method == Method::Subscribe && !in_dialog && crate::presence::is_presence(&request) {
+        return subscribe(ctx, tx, request, peer, aor).await;
+    }
     let (key, now) = (aor.clone(), ctx.clock.now());
     let found = ctx
         .store(move |s| {
@@ -344,6 +364,77 @@ async fn route_to_user(
     };
     if ctx.proxy.forward(forward).await.is_err() {
         tracing::debug!("proxy stopped; request dropped");
+    }
+    None
+}
+
+/// A PUBLISH of presence state for our user `aor` (`crate::presence`): only `aor` may
+/// publish it (`403` otherwise, once authenticated when authentication is on).
+async fn publish(
+    ctx: &ServerContext,
+    tx: TransactionId,
+    request: Message,
+    sender: Option<&Address>,
+    aor: Address,
+) -> Option<Message> {
+    if sender != Some(&aor) {
+        return Some(ctx.response(
+            &request,
+            403,
+            "Forbidden (only the presentity may publish its state)",
+        ));
+    }
+    let key = aor.clone();
+    match ctx.store(move |s| s.user(&key)).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return Some(ctx.response(&request, 404, "Not Found")),
+        Err(e) => return Some(store_failure(ctx, &request, &e)),
+    }
+    let job = crate::presence::PresenceJob::Publish {
+        tx,
+        request,
+        presentity: aor,
+    };
+    if !ctx.presence.submit(job).await {
+        tracing::debug!("presence task stopped; PUBLISH dropped");
+    }
+    None
+}
+
+/// A SUBSCRIBE to the presence of our user `aor`: the server is the notifier (RFC 3856 §6).
+async fn subscribe(
+    ctx: &ServerContext,
+    tx: TransactionId,
+    request: Message,
+    peer: &Peer,
+    aor: Address,
+) -> Option<Message> {
+    let watcher = request.from_header().ok().and_then(|f| {
+        let sip = f.uri.as_sip()?;
+        let host = match &sip.host {
+            parley_sip::Host::Name(n) => n.trim_end_matches('.').to_owned(),
+            parley_sip::Host::Ip(ip) => ip.to_string(),
+        };
+        Address::parse(&format!("{}@{host}", sip.user_unescaped()?)).ok()
+    });
+    let Some(watcher) = watcher else {
+        return Some(ctx.response(&request, 400, "Bad Request (From is not a SIP address)"));
+    };
+    let key = aor.clone();
+    match ctx.store(move |s| s.user(&key)).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return Some(ctx.response(&request, 404, "Not Found")),
+        Err(e) => return Some(store_failure(ctx, &request, &e)),
+    }
+    let job = crate::presence::PresenceJob::Subscribe {
+        tx,
+        request,
+        peer: *peer,
+        resource: aor,
+        watcher,
+    };
+    if !ctx.presence.submit(job).await {
+        tracing::debug!("presence task stopped; SUBSCRIBE dropped");
     }
     None
 }

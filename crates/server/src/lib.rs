@@ -10,6 +10,8 @@
 //!   record;
 //! - [`proxy`]: the stateful forking proxy (§16), one task owning every forking context;
 //! - [`im`]: page-mode MESSAGE rules and offline store-and-forward (RFC 3428);
+//! - [`presence`]: the presence server (PUBLISH, SUBSCRIBE/NOTIFY for `presence`), one task
+//!   owning publications and subscriptions;
 //! - Prometheus [`metrics`] and the [`http`] listener.
 //!
 //! Durable state lives in a `parley_store::Store` (SQLite in the data directory by default).
@@ -26,6 +28,7 @@ pub mod http;
 pub mod im;
 pub mod inbound;
 pub mod metrics;
+pub mod presence;
 pub mod proxy;
 pub mod registrar;
 pub mod router;
@@ -143,6 +146,7 @@ fn assemble(a: Assembly<'_>) -> (Arc<ServerContext>, SipService, Background) {
     let (proxy, proxy_inputs) = ProxyHandle::channel();
     let (registrations, registrar) = RegistrarHandle::channel();
     let (offline, offline_inputs) = OfflineHandle::channel();
+    let (presence, presence_jobs) = presence::PresenceHandle::channel();
     let server_token = bytes::Bytes::from_static(SERVER_TOKEN.as_bytes());
     let transports: Vec<Transport> = a.listeners.iter().map(|(t, _)| *t).collect();
     if config.federation.enabled {
@@ -162,6 +166,10 @@ fn assemble(a: Assembly<'_>) -> (Arc<ServerContext>, SipService, Background) {
         proxy,
         registrations,
         offline,
+        presence,
+        presence_settings: config.presence.clone(),
+        presence_policy: parley_presence::policy::PolicyEngine::new(config.presence.policy),
+        notify_waiters: presence::watch::NotifyWaiters::default(),
         clock: a.clock,
     });
     let service = SipService::new(
@@ -172,6 +180,7 @@ fn assemble(a: Assembly<'_>) -> (Arc<ServerContext>, SipService, Background) {
         proxy: ProxyTask::new(proxy_inputs, a.commands, a.listeners, server_token),
         registrar,
         offline: offline_inputs,
+        presence: presence_jobs,
     };
     (ctx, service, background)
 }
@@ -182,7 +191,7 @@ impl Background {
         self,
         ctx: &Arc<ServerContext>,
         stop: &watch::Receiver<bool>,
-    ) -> [tokio::task::JoinHandle<()>; 4] {
+    ) -> [tokio::task::JoinHandle<()>; 5] {
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|&stopping| stopping).await;
         };
@@ -190,6 +199,7 @@ impl Background {
             proxy,
             registrar,
             offline,
+            presence,
         } = self;
         [
             tokio::spawn(proxy.run(stopped(stop.clone()))),
@@ -204,6 +214,7 @@ impl Background {
                 stopped(stop.clone()),
             )),
             tokio::spawn(registrar::purge(ctx.clone(), stopped(stop.clone()))),
+            tokio::spawn(presence::run(ctx.clone(), presence, stopped(stop.clone()))),
         ]
     }
 }
@@ -225,6 +236,7 @@ struct Background {
     proxy: ProxyTask,
     registrar: mpsc::Receiver<RegisterJob>,
     offline: OfflineReceiver,
+    presence: mpsc::Receiver<presence::PresenceJob>,
 }
 
 impl Server {

@@ -218,6 +218,16 @@ impl Router {
             Target::Server => Err(match method {
                 Method::Options => capabilities(),
                 Method::Bye => Answer::plain(481, "Call/Transaction Does Not Exist"),
+                // The server itself serves no event package: presence is served per user
+                // (RFC 6665 §4.2.1.1, §8.2.2).
+                Method::Subscribe | Method::Publish => Answer {
+                    code: 489,
+                    reason: "Bad Event",
+                    headers: vec![(
+                        HeaderName::AllowEvents,
+                        crate::presence::ALLOW_EVENTS.to_owned(),
+                    )],
+                },
                 _ => Answer::not_allowed(),
             }),
         }
@@ -290,6 +300,10 @@ fn capabilities() -> Answer {
                 "en".to_owned(),
             ),
             (HeaderName::Supported, SUPPORTED_OPTION_TAGS.join(", ")),
+            (
+                HeaderName::AllowEvents,
+                crate::presence::ALLOW_EVENTS.to_owned(),
+            ),
         ],
     }
 }

@@ -123,11 +123,20 @@ fn bad_extension_lists_every_unsupported_tag_once() {
 }
 
 #[test]
-fn methods_not_served_get_501_or_405_with_allow() {
+fn methods_not_served_get_501_405_or_489() {
     let r = respond(&request("NEWMETHOD sip:example.com", ""));
     assert_eq!(r.status(), Some(501));
     assert!(r.headers.get(&HeaderName::Allow).is_some());
-    for method in ["SUBSCRIBE", "PUBLISH", "MESSAGE", "INVITE"] {
+    for method in ["SUBSCRIBE", "PUBLISH"] {
+        let r = respond(&request(&format!("{method} sip:example.com"), ""));
+        assert_eq!(
+            r.status(),
+            Some(489),
+            "{method}: the server serves no package itself"
+        );
+        assert!(r.headers.get(&HeaderName::AllowEvents).is_some());
+    }
+    for method in ["MESSAGE", "INVITE"] {
         let r = respond(&request(&format!("{method} sip:example.com"), ""));
         assert_eq!(r.status(), Some(405), "{method}");
         let allow = r.tokens(&HeaderName::Allow).unwrap();

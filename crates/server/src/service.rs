@@ -138,11 +138,19 @@ impl TransactionUser for SipService {
             // The INVITE's own final response or timeout has been handed to the proxy.
             Event::CancelDropped { .. } => {}
             Event::Response { tx, response, .. } => {
+                let status = response.status().unwrap_or(0);
+                if status >= 200 && self.ctx.notify_waiters.complete(tx, status) {
+                    return;
+                }
                 self.notify_proxy(ProxyInput::Response { tx, response });
             }
             // Client transactions: the proxy's branch timed out. Server transactions (Timer
             // H, an unacknowledged final response) need nothing; the proxy ignores them.
-            Event::Timeout { tx } => self.notify_proxy(ProxyInput::Timeout { tx }),
+            Event::Timeout { tx } => {
+                if !self.ctx.notify_waiters.complete(tx, 408) {
+                    self.notify_proxy(ProxyInput::Timeout { tx });
+                }
+            }
         }
     }
 

@@ -119,6 +119,10 @@ async fn register(ctx: &ServerContext, job: RegisterJob) {
     let code = response.status().unwrap_or(500);
     metrics::counter!(REGISTRATIONS, "class" => crate::metrics::class_label(code)).increment(1);
     ctx.respond(tx, response).await;
+    if code == 200 {
+        // Watchers of a user who publishes nothing see `open` while registered.
+        ctx.presence.registration_changed(aor.clone());
+    }
     if online {
         ctx.offline.wake(aor);
     }

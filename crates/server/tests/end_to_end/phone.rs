@@ -84,7 +84,7 @@ impl Phone {
         }
     }
 
-    fn transport(&self) -> &'static str {
+    pub fn transport(&self) -> &'static str {
         match self.link {
             Link::Udp { .. } => "UDP",
             Link::Tcp(_) => "TCP",
@@ -315,6 +315,53 @@ impl Phone {
         }
         let creds = self.credentials(&first, "MESSAGE", &format!("sip:{to}"));
         let text = self.message_text(to, body, Some(&creds));
+        self.transact(&text).await
+    }
+}
+
+impl Phone {
+    /// A request of this phone for `uri` (`sip:` omitted) with extra header lines (each ending
+    /// in CRLF), a body and optional proxy credentials.
+    pub fn request_text(
+        &mut self,
+        method: &str,
+        to: &str,
+        headers: &str,
+        body: &str,
+        credentials: Option<&str>,
+    ) -> String {
+        let cseq = self.next_cseq();
+        let auth = credentials.map_or(String::new(), |a| format!("Proxy-Authorization: {a}\r\n"));
+        format!(
+            "{method} sip:{to} SIP/2.0\r\n\
+             Via: SIP/2.0/{t} {addr};branch=z9hG4bK-ph{n};rport\r\n\
+             Max-Forwards: 70\r\n\
+             From: <{aor}>;tag=ph{n}\r\n\
+             To: <sip:{to}>\r\n\
+             Call-ID: {lower}-{n}@phone\r\n\
+             CSeq: {cseq} {method}\r\n\
+             Contact: <{contact}>\r\n\
+             {auth}{headers}\
+             Content-Length: {len}\r\n\r\n{body}",
+            t = self.transport(),
+            addr = self.local_addr(),
+            n = unique(),
+            aor = self.aor(),
+            lower = method.to_ascii_lowercase(),
+            contact = self.contact(),
+            len = body.len(),
+        )
+    }
+
+    /// Sends a request out of dialog, answering a 407; the final response.
+    pub async fn request(&mut self, method: &str, to: &str, headers: &str, body: &str) -> Message {
+        let text = self.request_text(method, to, headers, body, None);
+        let first = self.transact(&text).await;
+        if first.status() != Some(407) {
+            return first;
+        }
+        let creds = self.credentials(&first, method, &format!("sip:{to}"));
+        let text = self.request_text(method, to, headers, body, Some(&creds));
         self.transact(&text).await
     }
 }

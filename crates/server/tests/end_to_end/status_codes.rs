@@ -1,7 +1,8 @@
 //! Requests the server cannot serve get the status RFC 3261 prescribes, checked in its order
 //! (§16.3, §8.2): 416 for an unknown URI scheme, 483 for Max-Forwards 0, 420 with
 //! Unsupported for unknown required extensions, 501 with Allow for unknown methods, 405
-//! with Allow for known methods the server itself does not serve, 403 for other domains,
+//! with Allow for known methods the server itself does not serve (489 Bad Event with
+//! Allow-Events for SUBSCRIBE and PUBLISH: it serves no event package itself), 403 for other domains,
 //! 404 for unknown users, 481 for CANCEL and BYE that match nothing; ACK gets no answer.
 
 use crate::harness::{reason, request, Setup, TestServer, UdpClient, SILENCE};
@@ -47,7 +48,12 @@ async fn each_refusal_has_its_status() {
     let r = ask(&server, "FROBNICATE", &me, "").await;
     assert_eq!(r.status(), Some(501));
     assert!(r.tokens(&HeaderName::Allow).unwrap().contains(&"OPTIONS"));
-    for method in ["SUBSCRIBE", "PUBLISH", "MESSAGE", "INVITE"] {
+    for method in ["SUBSCRIBE", "PUBLISH"] {
+        let r = ask(&server, method, &me, "").await;
+        assert_eq!(r.status(), Some(489), "{method}");
+        assert!(r.headers.get(&HeaderName::AllowEvents).is_some());
+    }
+    for method in ["MESSAGE", "INVITE"] {
         let r = ask(&server, method, &me, "").await;
         assert_eq!(r.status(), Some(405), "{method}");
         let allow = r.tokens(&HeaderName::Allow).unwrap();

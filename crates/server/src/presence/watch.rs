@@ -1,0 +1,178 @@
+//! The subscriptions of the presence server (RFC 3856 §6, RFC 6665 notifier side): their
+//! conversion to and from the store's records, and the sending of one NOTIFY.
+
+use crate::context::ServerContext;
+use parley_sip::dialog::DialogRecord;
+use parley_sip::subscription::{Subscription, SubscriptionRecord};
+use parley_sip::{ConnectionId, Destination, Message, TransactionId, Transport};
+use parley_store::presence::{DialogId, SubscriptionDialog, SubscriptionState};
+use parley_store::{Address, Source, Timestamp};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tokio::sync::oneshot;
+
+/// One subscription held by the presence task.
+#[derive(Debug)]
+pub struct Watch {
+    pub id: String,
+    pub sub: Subscription,
+    pub watcher: Address,
+    pub resource: Address,
+    /// Where the SUBSCRIBE came from.
+    pub source: Option<Source>,
+    /// The connection of `source` is one of this process (not restored from the store).
+    pub live_connection: bool,
+    pub created_at: Timestamp,
+    /// Politely blocked: NOTIFYs carry only a closed document (not persisted yet: a restored
+    /// subscription is re-decided at its next refresh).
+    pub polite_block: bool,
+}
+
+impl Watch {
+    /// The store's form.
+    pub fn to_store(&self) -> parley_store::presence::Subscription {
+        let r = self.sub.to_record();
+        let state = match r.state.as_str() {
+            "pending" => SubscriptionState::Pending,
+            "active" => SubscriptionState::Active,
+            _ => SubscriptionState::Terminated { reason: None },
+        };
+        parley_store::presence::Subscription {
+            id: self.id.clone(),
+            event: r.event.clone(),
+            watcher: self.watcher.clone(),
+            watcher_display_name: None,
+            resource: self.resource.clone(),
+            dialog: SubscriptionDialog {
+                id: DialogId {
+                    call_id: r.dialog.call_id.clone(),
+                    local_tag: r.dialog.local_tag.clone(),
+                    remote_tag: r.dialog.remote_tag.clone(),
+                },
+                local_cseq: r.dialog.local_seq,
+                remote_cseq: r.dialog.remote_seq.unwrap_or(0),
+                local_uri: r.dialog.local_uri,
+                remote_uri: r.dialog.remote_uri,
+                remote_target: r.dialog.remote_target,
+                local_contact: r.dialog.local_target,
+                route_set: r.dialog.route_set,
+                secure: r.dialog.secure,
+            },
+            state,
+            expires_at: Timestamp::from_unix_secs(r.expires_unix),
+            source: self.source.clone(),
+            winfo_version: 0,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// The notifier-side record of a stored subscription.
+pub fn record_of(s: &parley_store::presence::Subscription) -> SubscriptionRecord {
+    let d = &s.dialog;
+    SubscriptionRecord {
+        dialog: DialogRecord {
+            call_id: d.id.call_id.clone(),
+            local_tag: d.id.local_tag.clone(),
+            remote_tag: d.id.remote_tag.clone(),
+            local_uri: d.local_uri.clone(),
+            remote_uri: d.remote_uri.clone(),
+            local_seq: d.local_cseq,
+            remote_seq: Some(d.remote_cseq),
+            remote_target: d.remote_target.clone(),
+            local_target: d.local_contact.clone(),
+            route_set: d.route_set.clone(),
+            secure: d.secure,
+        },
+        event: s.event.clone(),
+        state: match s.state {
+            SubscriptionState::Pending => "pending".to_owned(),
+            SubscriptionState::Active => "active".to_owned(),
+            SubscriptionState::Terminated { .. } => "terminated".to_owned(),
+        },
+        expires_unix: s.expires_at.as_unix_millis() / 1000,
+    }
+}
+
+/// The final responses (or timeouts, as `408`) of the NOTIFYs in flight, by transaction:
+/// the transaction user hands them here before the proxy.
+#[derive(Debug, Default)]
+pub struct NotifyWaiters {
+    waiting: Mutex<HashMap<TransactionId, oneshot::Sender<u16>>>,
+}
+
+impl NotifyWaiters {
+    fn insert(&self, tx: TransactionId, done: oneshot::Sender<u16>) {
+        if let Ok(mut w) = self.waiting.lock() {
+            w.insert(tx, done);
+        }
+    }
+
+    /// Delivers the final status of `tx` if it is a NOTIFY of ours; whether it was.
+    pub fn complete(&self, tx: TransactionId, status: u16) -> bool {
+        let waiter = self.waiting.lock().ok().and_then(|mut w| w.remove(&tx));
+        match waiter {
+            Some(done) => {
+                let _ = done.send(status);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// How long a NOTIFY may take before it counts as timed out (beyond Timer F).
+const NOTIFY_LIMIT: std::time::Duration = std::time::Duration::from_secs(40);
+
+/// Sends one NOTIFY (CSeq made durable first) and returns its final status (`408` when it
+/// timed out or could not be sent, `500` when the store failed).
+pub async fn send_notify(
+    ctx: &ServerContext,
+    id: String,
+    request: Message,
+    connection: Option<(ConnectionId, Transport)>,
+) -> u16 {
+    if let Err(e) = ctx.store(move |s| s.next_local_cseq(&id).map(|_| ())).await {
+        tracing::warn!(error = %e, "NOTIFY CSeq not stored");
+    }
+    let mut hops = Vec::new();
+    if let Some((conn, transport)) = connection {
+        hops.push((Destination::Connection(conn), transport));
+    }
+    let next = request
+        .name_addrs(&parley_sip::HeaderName::Route)
+        .ok()
+        .and_then(|r| r.first().map(|n| n.uri.clone()))
+        .or_else(|| request.uri().cloned());
+    if let Some(uri) = next {
+        hops.extend(ctx.resolver.resolve(&uri).await);
+    }
+    for (destination, transport) in hops {
+        let Some(local) = ctx.listener(transport) else {
+            continue;
+        };
+        let (reply, started) = oneshot::channel();
+        let command = parley_net::Command::SendRequest {
+            request: request.clone(),
+            destination,
+            local,
+            reply,
+        };
+        if ctx.commands.send(command).await.is_err() {
+            return 408;
+        }
+        let Ok(Ok(tx)) = started.await else {
+            continue;
+        };
+        let (done, outcome) = oneshot::channel();
+        ctx.notify_waiters.insert(tx, done);
+        return match tokio::time::timeout(NOTIFY_LIMIT, outcome).await {
+            Ok(Ok(code)) => code,
+            _ => {
+                ctx.notify_waiters.complete(tx, 408);
+                408
+            }
+        };
+    }
+    408
+}
