@@ -142,6 +142,12 @@ impl TransactionUser for SipService {
                 if status >= 200 && self.ctx.notify_waiters.complete(tx, status) {
                     return;
                 }
+                let is_notify = response
+                    .cseq()
+                    .is_ok_and(|c| c.method == parley_sip::Method::Notify);
+                if status >= 200 && is_notify {
+                    self.ctx.notify_waiters.keep_early(tx, status);
+                }
                 self.notify_proxy(ProxyInput::Response { tx, response });
             }
             // Client transactions: the proxy's branch timed out. Server transactions (Timer

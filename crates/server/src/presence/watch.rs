@@ -95,28 +95,62 @@ pub fn record_of(s: &parley_store::presence::Subscription) -> SubscriptionRecord
 }
 
 /// The final responses (or timeouts, as `408`) of the NOTIFYs in flight, by transaction:
-/// the transaction user hands them here before the proxy.
+/// the transaction user hands them here before the proxy. A response that arrives before
+/// its sender has registered the transaction is kept (a bounded number of them) until it
+/// does.
 #[derive(Debug, Default)]
 pub struct NotifyWaiters {
-    waiting: Mutex<HashMap<TransactionId, oneshot::Sender<u16>>>,
+    inner: Mutex<Waiting>,
 }
+
+#[derive(Debug, Default)]
+struct Waiting {
+    waiting: HashMap<TransactionId, oneshot::Sender<u16>>,
+    early: std::collections::VecDeque<(TransactionId, u16)>,
+}
+
+/// Early outcomes kept for senders not registered yet.
+const EARLY_LIMIT: usize = 1024;
 
 impl NotifyWaiters {
     fn insert(&self, tx: TransactionId, done: oneshot::Sender<u16>) {
-        if let Ok(mut w) = self.waiting.lock() {
-            w.insert(tx, done);
+        let Ok(mut w) = self.inner.lock() else {
+            return;
+        };
+        if let Some(i) = w.early.iter().position(|(t, _)| *t == tx) {
+            if let Some((_, status)) = w.early.remove(i) {
+                let _ = done.send(status);
+            }
+            return;
         }
+        w.waiting.insert(tx, done);
     }
 
-    /// Delivers the final status of `tx` if it is a NOTIFY of ours; whether it was.
+    /// Delivers the final status of `tx` if it is a NOTIFY of ours being waited for;
+    /// whether it was.
     pub fn complete(&self, tx: TransactionId, status: u16) -> bool {
-        let waiter = self.waiting.lock().ok().and_then(|mut w| w.remove(&tx));
+        let waiter = self
+            .inner
+            .lock()
+            .ok()
+            .and_then(|mut w| w.waiting.remove(&tx));
         match waiter {
             Some(done) => {
                 let _ = done.send(status);
                 true
             }
             None => false,
+        }
+    }
+
+    /// Keeps the final status of a NOTIFY transaction nobody waits for yet (it may be ours,
+    /// its sender about to register it).
+    pub fn keep_early(&self, tx: TransactionId, status: u16) {
+        if let Ok(mut w) = self.inner.lock() {
+            if w.early.len() >= EARLY_LIMIT {
+                w.early.pop_front();
+            }
+            w.early.push_back((tx, status));
         }
     }
 }
