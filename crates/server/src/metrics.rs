@@ -90,23 +90,7 @@ fn describe() {
 /// The `method` label: the known methods by name, extensions together, so that a peer cannot
 /// create series at will.
 pub fn method_label(method: &Method) -> &'static str {
-    match method {
-        Method::Invite => "INVITE",
-        Method::Ack => "ACK",
-        Method::Bye => "BYE",
-        Method::Cancel => "CANCEL",
-        Method::Options => "OPTIONS",
-        Method::Register => "REGISTER",
-        Method::Prack => "PRACK",
-        Method::Subscribe => "SUBSCRIBE",
-        Method::Notify => "NOTIFY",
-        Method::Publish => "PUBLISH",
-        Method::Info => "INFO",
-        Method::Refer => "REFER",
-        Method::Message => "MESSAGE",
-        Method::Update => "UPDATE",
-        Method::Extension(_) => "other",
-    }
+    method.standard_name().unwrap_or("other")
 }
 
 /// The `class` label of a status code.
