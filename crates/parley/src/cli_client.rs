@@ -216,8 +216,14 @@ impl resolve::DnsLookup for NoDns {
 
 /// Diagnostics on stderr at `filter` (the client's output proper goes to stdout).
 pub fn init_logging(filter: &str) -> Result<(), CliError> {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .map_err(|e| CliError::LogLevel(e.to_string()))?;
+    install_logging(filter).map_err(CliError::LogLevel)
+}
+
+/// Installs the tracing subscriber on stderr, for `serve` and the client subcommands alike;
+/// the error is the filter's complaint.
+pub fn install_logging(filter: &str) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).map_err(|e| e.to_string())?;
+    // Colour codes only help a person at a terminal; in files and journals they are noise.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -177,16 +177,7 @@ fn apply_flags(file: &mut FileConfig, args: ServeArgs) {
 }
 
 fn init_logging(filter: &str) -> Result<(), ServeError> {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .map_err(|e| ServeError::LogLevel(e.to_string()))?;
-    // Colour codes only help a person at a terminal; in files and journals they are noise.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        .init();
-    Ok(())
+    cli_client::install_logging(filter).map_err(ServeError::LogLevel)
 }
 
 /// Completes on SIGINT or SIGTERM.
