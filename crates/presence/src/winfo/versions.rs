@@ -36,9 +36,37 @@ impl WinfoNotifier {
         Self::default()
     }
 
+    /// A subscription that was notified before (restored after a restart, RFC 3858 §4): its
+    /// documents continue at `next_version`, and the first one is full, as what the subscriber
+    /// was told is not known any more.
+    pub fn resume(next_version: u32) -> Self {
+        Self {
+            next_version,
+            sent: None,
+        }
+    }
+
     /// The version the next document will carry.
     pub fn next_version(&self) -> u32 {
         self.next_version
+    }
+
+    /// Whether a document has been sent since the last [`forget_sent`](Self::forget_sent)
+    /// (the next one is partial).
+    pub fn has_sent(&self) -> bool {
+        self.sent.is_some()
+    }
+
+    /// The last document may not have reached the subscriber: the next one is full, so that no
+    /// change is lost with it (RFC 3858 §4).
+    pub fn forget_sent(&mut self) {
+        self.sent = None;
+    }
+
+    /// Whether [`notify`](Self::notify) with `current` would return a document (without
+    /// numbering one).
+    pub fn has_changes(&self, current: &[WatcherList]) -> bool {
+        self.clone().notify(current).is_some()
     }
 
     fn stamp(&mut self, state: DocState, lists: Vec<WatcherList>) -> WatcherInfo {

@@ -174,3 +174,31 @@ fn subscriber_version_rules() {
     assert_eq!(view.version(), Some(9));
     assert_eq!(view.watchers("sip:alice@example.test").count(), 1);
 }
+
+/// A NOTIFY that may have been lost, or a restart that forgot what was sent: the next document
+/// is full, and its version continues the sequence, so the subscriber's table is whole again.
+#[test]
+fn after_a_loss_or_a_restart_the_next_document_is_full() {
+    use WatcherEvent::*;
+    use WatcherStatus::*;
+    let mut notifier = WinfoNotifier::new();
+    let now = list(vec![watcher("w1", "bob", Pending, Subscribe)]);
+    assert_eq!(notifier.notify(&now).unwrap().version, 0);
+    assert!(!notifier.has_changes(&now));
+
+    notifier.forget_sent();
+    let later = list(vec![
+        watcher("w1", "bob", Active, Approved),
+        watcher("w2", "carol", Pending, Subscribe),
+    ]);
+    assert!(notifier.has_changes(&later));
+    let doc = notifier.notify(&later).unwrap();
+    assert_eq!((doc.version, doc.state), (1, DocState::Full));
+    assert_eq!(doc.lists[0].watchers.len(), 2);
+
+    let mut resumed = WinfoNotifier::resume(7);
+    assert!(!resumed.has_sent());
+    let doc = resumed.notify(&later).unwrap();
+    assert_eq!((doc.version, doc.state), (7, DocState::Full));
+    assert!(resumed.has_sent());
+}
