@@ -321,11 +321,15 @@ async fn route_to_user(
             strip_proxy_credentials(&mut request, sender.domain());
         }
     }
-    if method == Method::Publish && !in_dialog && crate::presence::is_presence(&request) {
+    let publishes_presence =
+        crate::presence::Package::of(&request) == Some(crate::presence::Package::Presence);
+    if method == Method::Publish && !in_dialog && publishes_presence {
         return publish(ctx, tx, request, sender.as_ref(), aor).await;
     }
-    if method == Method::Subscribe && !in_dialog && crate::presence::is_presence(&request) {
-        return subscribe(ctx, tx, request, peer, aor).await;
+    if method == Method::Subscribe && !in_dialog {
+        if let Some(package) = crate::presence::Package::of(&request) {
+            return subscribe(ctx, tx, request, peer, aor, sender.as_ref(), package).await;
+        }
     }
     let (key, now) = (aor.clone(), ctx.clock.now());
     let found = ctx
@@ -401,14 +405,27 @@ async fn publish(
     None
 }
 
-/// A SUBSCRIBE to the presence of our user `aor`: the server is the notifier (RFC 3856 §6).
+/// A SUBSCRIBE to the presence of our user `aor` (the server is the notifier, RFC 3856 §6),
+/// or to their watcher information, which only `aor` themself may see (RFC 3857 §5.1).
 async fn subscribe(
     ctx: &ServerContext,
     tx: TransactionId,
     request: Message,
     peer: &Peer,
     aor: Address,
+    sender: Option<&Address>,
+    package: crate::presence::Package,
 ) -> Option<Message> {
+    if package == crate::presence::Package::Winfo && sender != Some(&aor) {
+        let mut r = ctx.response(
+            &request,
+            403,
+            "Forbidden (only the user may watch their own watchers)",
+        );
+        r.headers
+            .push(HeaderName::AllowEvents, crate::presence::ALLOW_EVENTS);
+        return Some(r);
+    }
     let watcher = request.from_header().ok().and_then(|f| {
         let sip = f.uri.as_sip()?;
         let host = match &sip.host {
@@ -432,6 +449,7 @@ async fn subscribe(
         peer: *peer,
         resource: aor,
         watcher,
+        package,
     };
     if !ctx.presence.submit(job).await {
         tracing::debug!("presence task stopped; SUBSCRIBE dropped");

@@ -364,6 +364,7 @@ impl Server {
         let mut http = tokio::spawn(http::serve(
             self.http,
             metrics::prometheus().clone(),
+            self.ctx.clone(),
             stopped(stop_rx.clone()),
         ));
         let background = self.background.spawn(&self.ctx, &stop_rx);

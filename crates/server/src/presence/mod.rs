@@ -14,31 +14,103 @@
 use crate::context::ServerContext;
 pub use parley_presence::policy::SubscriptionPolicy;
 use parley_presence::policy::{Decision, Party};
-use parley_presence::publish::{
-    Change, PublicationLimits, Publications, PublishError, PublishRequest,
-};
+use parley_presence::publish::Publications;
+use parley_presence::winfo::{WatcherEvent, WinfoNotifier};
 use parley_presence::Presence;
 use parley_presence::{EntityTag, EntityTagSource};
 use parley_sip::subscription::{Authorization, NotifierAction, NotifierConfig, Subscription};
 use parley_sip::{HeaderName, Message, Peer, TransactionId, Uri};
-use std::collections::HashSet;
-use std::time::Instant;
-use watch::Watch;
-
-pub mod watch;
-use parley_store::presence::{NewPublication, PublicationBody, PublicationUpdate};
 use parley_store::{Address, Timestamp};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+use watch::{Watch, WatchKind, WinfoFeed};
 
-/// The event package served.
+pub mod api;
+mod authorize;
+mod publish;
+mod registration;
+pub mod watch;
+mod winfo;
+
+pub use winfo::WatcherRow;
+
+/// The presence event package (RFC 3856).
 pub const PRESENCE: &str = "presence";
+/// The watcher information event package (RFC 3857).
+pub const WINFO: &str = "presence.winfo";
 /// The only body accepted in a PUBLISH.
 pub const PIDF: &str = "application/pidf+xml";
+/// The body of `presence.winfo` NOTIFYs (RFC 3858).
+pub const WATCHERINFO: &str = parley_presence::winfo::WATCHERINFO_CONTENT_TYPE;
 /// The `Allow-Events` value of the server.
-pub const ALLOW_EVENTS: &str = "presence";
+pub const ALLOW_EVENTS: &str = "presence, presence.winfo";
+
+/// The event packages the presence task serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Package {
+    /// `presence` (RFC 3856).
+    Presence,
+    /// `presence.winfo` (RFC 3857).
+    Winfo,
+}
+
+impl Package {
+    /// The package of a request's `Event` header, if it is one of ours.
+    pub fn of(request: &Message) -> Option<Package> {
+        match request.event() {
+            Ok(Some(e)) => Package::named(e.package),
+            _ => None,
+        }
+    }
+
+    /// The package named `token` (an `Event` value's package, parameters cut off).
+    pub fn named(token: &str) -> Option<Package> {
+        let token = token.split(';').next().unwrap_or_default().trim();
+        if token.eq_ignore_ascii_case(PRESENCE) {
+            Some(Package::Presence)
+        } else if token.eq_ignore_ascii_case(WINFO) {
+            Some(Package::Winfo)
+        } else {
+            None
+        }
+    }
+
+    /// The body type of the package's NOTIFYs.
+    pub fn body_type(self) -> &'static str {
+        match self {
+            Package::Presence => PIDF,
+            Package::Winfo => WATCHERINFO,
+        }
+    }
+}
+
+/// Whether the `Accept` header of a SUBSCRIBE allows `body_type` (RFC 3261 §20.1; an absent
+/// or empty header allows the package default, RFC 6665 §4.2.1). Media ranges `*/*` and
+/// `type/*` count.
+pub fn accepts(request: &Message, body_type: &str) -> bool {
+    let mut values = request
+        .headers
+        .all(&HeaderName::Accept)
+        .filter_map(|h| h.value_str())
+        .flat_map(|v| v.split(','))
+        .map(|range| range.split(';').next().unwrap_or_default().trim())
+        .filter(|range| !range.is_empty())
+        .peekable();
+    if values.peek().is_none() {
+        return true;
+    }
+    let kind = body_type.split('/').next().unwrap_or_default();
+    values.any(|range| {
+        range == "*/*"
+            || range.eq_ignore_ascii_case(body_type)
+            || range
+                .strip_suffix("/*")
+                .is_some_and(|k| k.eq_ignore_ascii_case(kind))
+    })
+}
 
 /// Outcome of one NOTIFY: the subscription id and the final status.
 type Outcome = (String, u16);
@@ -52,13 +124,14 @@ pub enum PresenceJob {
         request: Message,
         presentity: Address,
     },
-    /// An initial SUBSCRIBE to `resource` by `watcher`.
+    /// An initial SUBSCRIBE to `resource` by `watcher` for `package`.
     Subscribe {
         tx: TransactionId,
         request: Message,
         peer: Peer,
         resource: Address,
         watcher: Address,
+        package: Package,
     },
     /// The bindings of `aor` changed (a `200` to REGISTER).
     Registered { aor: Address },
@@ -67,6 +140,18 @@ pub enum PresenceJob {
         tx: TransactionId,
         request: Message,
         peer: Peer,
+    },
+    /// `presentity` stored or forgot a decision about `watcher`: decide its live subscriptions
+    /// again.
+    Reconsider {
+        presentity: Address,
+        watcher: Address,
+        done: oneshot::Sender<()>,
+    },
+    /// The watchers of `presentity` now, as watcher information reports them.
+    Watchers {
+        presentity: Address,
+        reply: oneshot::Sender<Vec<WatcherRow>>,
     },
 }
 
@@ -116,9 +201,10 @@ impl PresenceHandle {
     }
 }
 
-/// Whether a request carries `Event: presence`.
+/// Whether a request carries `Event: presence` or `Event: presence.winfo` (a package the
+/// presence task serves).
 pub fn is_presence(request: &Message) -> bool {
-    matches!(request.event(), Ok(Some(e)) if e.package.eq_ignore_ascii_case(PRESENCE))
+    Package::of(request).is_some()
 }
 
 /// Random entity tags.
@@ -137,7 +223,12 @@ struct State {
     watches: HashMap<String, Watch>,
     /// (Call-ID, local tag, remote tag) to subscription id.
     by_dialog: HashMap<(String, String, String), String>,
+    /// The presence subscriptions of each presentity.
     by_resource: HashMap<Address, HashSet<String>>,
+    /// The winfo subscriptions of each presentity (its own).
+    winfo_of: HashMap<Address, HashSet<String>>,
+    /// When the earliest binding of a watched presentity without publications expires.
+    bindings: registration::BindingExpiry,
     outcomes: mpsc::Sender<Outcome>,
 }
 
@@ -155,6 +246,8 @@ pub async fn run(
         watches: HashMap::new(),
         by_dialog: HashMap::new(),
         by_resource: HashMap::new(),
+        winfo_of: HashMap::new(),
+        bindings: registration::BindingExpiry::default(),
         outcomes,
     };
     state.restore().await;
@@ -166,12 +259,14 @@ pub async fn run(
             .filter_map(|w| w.sub.poll_timeout())
             .min()
             .map(tokio::time::Instant::from_std);
-        // Publications expire on the wall clock (RFC 3903 §4.1): their watchers learn it.
+        // Publications and bindings expire on the wall clock (RFC 3903 §4.1): their
+        // watchers learn it.
         let now_ms = now_millis(&state.ctx);
         let expiry = state
             .presentities
             .values()
             .filter_map(Publications::poll_timeout)
+            .chain(state.bindings.poll_timeout())
             .min()
             .map(|at| {
                 let left = u64::try_from(at.saturating_sub(now_ms)).unwrap_or(0);
@@ -189,30 +284,12 @@ pub async fn run(
         };
         tokio::select! {
             () = &mut stop => return,
-            () = timer => state.timers(),
+            () = timer => state.timers().await,
             outcome = outcome_rx.recv() => if let Some((id, code)) = outcome {
                 state.notify_outcome(&id, code).await;
             },
             job = jobs.recv() => match job {
-                Some(PresenceJob::Publish { tx, request, presentity }) => {
-                    let (answer, changed) = state.publish(&request, presentity.clone()).await;
-                    state.ctx.respond(tx, answer).await;
-                    if changed {
-                        state.changed(&presentity);
-                    }
-                }
-                Some(PresenceJob::Subscribe { tx, request, peer, resource, watcher }) => {
-                    state.subscribe(tx, &request, &peer, resource, watcher).await;
-                }
-                Some(PresenceJob::Registered { aor }) => {
-                    let publishing = state.presentities.get(&aor).is_some_and(|p| !p.is_empty());
-                    if !publishing {
-                        state.changed(&aor);
-                    }
-                }
-                Some(PresenceJob::Resubscribe { tx, request, peer }) => {
-                    state.resubscribe(tx, &request, &peer).await;
-                }
+                Some(job) => state.job(job).await,
                 None => return,
             },
         }
@@ -237,169 +314,6 @@ fn timestamp(ms: i64) -> Timestamp {
     Timestamp::from_unix_millis(u64::try_from(ms).unwrap_or(0))
 }
 
-impl State {
-    /// The publications of `presentity`, loaded from the store on first use.
-    async fn publications(
-        &mut self,
-        presentity: &Address,
-    ) -> Result<&mut Publications<Presence>, parley_store::StoreError> {
-        if !self.presentities.contains_key(presentity) {
-            let (key, now) = (presentity.clone(), self.ctx.clock.now());
-            let stored = self
-                .ctx
-                .store(move |s| s.live_publications(&key, PRESENCE, now))
-                .await?;
-            let mut pubs = Publications::new(PublicationLimits::default());
-            for p in stored {
-                let Ok(document) = Presence::parse(&p.body) else {
-                    continue;
-                };
-                pubs.restore(parley_presence::publish::Publication {
-                    etag: EntityTag::new(&p.etag),
-                    document,
-                    expires_at: i64::try_from(p.expires_at.as_unix_millis()).unwrap_or(i64::MAX),
-                    modified_at: i64::try_from(p.modified_at.as_unix_millis()).unwrap_or(0),
-                    sequence: p.sequence,
-                });
-            }
-            self.presentities.insert(presentity.clone(), pubs);
-        }
-        Ok(self
-            .presentities
-            .entry(presentity.clone())
-            .or_insert_with(|| Publications::new(PublicationLimits::default())))
-    }
-
-    /// Applies one PUBLISH; the answer to send.
-    async fn publish(&mut self, request: &Message, presentity: Address) -> (Message, bool) {
-        let answer = self.apply_publish(request, presentity).await;
-        let changed = answer.1;
-        (answer.0, changed)
-    }
-
-    async fn apply_publish(&mut self, request: &Message, presentity: Address) -> (Message, bool) {
-        let ctx = self.ctx.clone();
-        let body = (!request.body.is_empty()).then(|| request.body.clone());
-        let document = match &body {
-            None => None,
-            Some(bytes) => {
-                let pidf = matches!(request.content_type(), Ok(Some(m))
-                    if format!("{}/{}", m.kind, m.subtype).eq_ignore_ascii_case(PIDF));
-                if !pidf {
-                    let mut r = ctx.response(request, 415, "Unsupported Media Type");
-                    r.headers.push(HeaderName::Accept, PIDF);
-                    return (r, false);
-                }
-                match Presence::parse(bytes) {
-                    Ok(d) => Some(d),
-                    Err(e) => {
-                        let reason = format!("Bad Request ({e})").replace(['\r', '\n'], " ");
-                        return (ctx.response(request, 400, &reason), false);
-                    }
-                }
-            }
-        };
-        let expires = match request.expires() {
-            Ok(e) => e,
-            Err(_) => return (ctx.response(request, 400, "Bad Request (Expires)"), false),
-        };
-        let if_match = request
-            .headers
-            .get(&HeaderName::SipIfMatch)
-            .and_then(|h| h.value_str())
-            .map(EntityTag::new);
-        let now = now_millis(&ctx);
-        let pubs = match self.publications(&presentity).await {
-            Ok(p) => p,
-            Err(e) => return (store_failure(&ctx, request, &e), false),
-        };
-        pubs.expire(now);
-        let mut next = pubs.clone();
-        let published = match next.handle_publish(
-            now,
-            PublishRequest {
-                if_match: if_match.clone(),
-                expires,
-                body: document,
-            },
-            &mut RandomTags,
-        ) {
-            Ok(p) => p,
-            Err(e) => return (publish_refusal(&ctx, request, &e), false),
-        };
-        let expires_at = timestamp(now.saturating_add(i64::from(published.expires) * 1000));
-        let etag = published.etag.as_str().to_owned();
-        let old = if_match.map(|t| t.as_str().to_owned()).unwrap_or_default();
-        let stored = match published.change {
-            Change::Created => {
-                let new = NewPublication {
-                    presentity: presentity.clone(),
-                    etag: etag.clone(),
-                    event: PRESENCE.to_owned(),
-                    content_type: PIDF.to_owned(),
-                    body: body.map(|b| b.to_vec()).unwrap_or_default(),
-                    expires_at,
-                    modified_at: timestamp(now),
-                };
-                ctx.store(move |s| s.insert_publication(&new).map(|_| ()))
-                    .await
-            }
-            Change::Refreshed | Change::Modified => {
-                let update = PublicationUpdate {
-                    new_etag: etag.clone(),
-                    expires_at,
-                    body: body.map(|b| PublicationBody {
-                        content_type: PIDF.to_owned(),
-                        body: b.to_vec(),
-                    }),
-                };
-                let at = timestamp(now);
-                ctx.store(move |s| s.update_publication(&old, &update, at).map(|_| ()))
-                    .await
-            }
-            Change::Removed => {
-                ctx.store(move |s| s.remove_publication(&old).map(|_| ()))
-                    .await
-            }
-        };
-        match stored {
-            Ok(()) => {}
-            Err(
-                parley_store::StoreError::PublicationNotFound(_)
-                | parley_store::StoreError::PublicationExpired(_),
-            ) => {
-                self.presentities.remove(&presentity);
-                return (
-                    ctx.response(request, 412, "Conditional Request Failed"),
-                    false,
-                );
-            }
-            Err(e) => return (store_failure(&ctx, request, &e), false),
-        }
-        self.presentities.insert(presentity, next);
-        let mut ok = ctx.response(request, 200, "OK");
-        ok.headers.push(HeaderName::SipETag, etag);
-        ok.headers
-            .push(HeaderName::Expires, published.expires.to_string());
-        (ok, published.change.alters_state())
-    }
-}
-
-fn publish_refusal(ctx: &ServerContext, request: &Message, e: &PublishError) -> Message {
-    match e {
-        PublishError::UnknownEntityTag(_) => {
-            ctx.response(request, 412, "Conditional Request Failed")
-        }
-        PublishError::IntervalTooBrief(b) => {
-            let mut r = ctx.response(request, 423, "Interval Too Brief");
-            r.headers
-                .push(HeaderName::MinExpires, b.min_expires.to_string());
-            r
-        }
-        other => ctx.response(request, other.status_code(), &format!("{other}")),
-    }
-}
-
 fn store_failure(ctx: &ServerContext, request: &Message, e: &parley_store::StoreError) -> Message {
     tracing::warn!(error = %e, "store unavailable");
     ctx.response(request, 500, "Server Internal Error (store unavailable)")
@@ -410,8 +324,58 @@ impl State {
         &self.ctx.presence_settings
     }
 
+    async fn job(&mut self, job: PresenceJob) {
+        match job {
+            PresenceJob::Publish {
+                tx,
+                request,
+                presentity,
+            } => {
+                let (answer, changed) = self.publish(&request, presentity.clone()).await;
+                self.ctx.respond(tx, answer).await;
+                if changed {
+                    self.changed(&presentity);
+                    self.track_bindings(&presentity).await;
+                }
+            }
+            PresenceJob::Subscribe {
+                tx,
+                request,
+                peer,
+                resource,
+                watcher,
+                package,
+            } => {
+                self.subscribe(tx, &request, &peer, resource, watcher, package)
+                    .await;
+            }
+            PresenceJob::Registered { aor } => {
+                let publishing = self.presentities.get(&aor).is_some_and(|p| !p.is_empty());
+                if !publishing {
+                    self.changed(&aor);
+                }
+                self.track_bindings(&aor).await;
+            }
+            PresenceJob::Resubscribe { tx, request, peer } => {
+                self.resubscribe(tx, &request, &peer).await;
+            }
+            PresenceJob::Reconsider {
+                presentity,
+                watcher,
+                done,
+            } => {
+                self.reconsider(&presentity, &watcher).await;
+                let _ = done.send(());
+            }
+            PresenceJob::Watchers { presentity, reply } => {
+                let _ = reply.send(self.watcher_rows(&presentity));
+            }
+        }
+    }
+
     /// Loads the live subscriptions of the store (after a restart): they are notified again
-    /// at the next change, without re-subscribing.
+    /// at the next change, without re-subscribing. Presence subscriptions are decided again
+    /// from the stored authorizations (a polite block is kept that way).
     async fn restore(&mut self) {
         let now = self.ctx.clock.now();
         let stored = match self
@@ -427,21 +391,40 @@ impl State {
         };
         let interval = self.settings().notifier.min_notify_interval;
         for s in stored {
-            if !s.event.eq_ignore_ascii_case(PRESENCE) {
-                continue;
-            }
+            let kind = match Package::named(&s.event) {
+                Some(Package::Presence) => {
+                    let decision = self.decide(&s.watcher, &s.resource).await;
+                    WatchKind::Presence {
+                        polite_block: decision.decision == (Decision::Deny { polite: true }),
+                        event: match decision.by_presentity {
+                            true => WatcherEvent::Approved,
+                            false => WatcherEvent::Subscribe,
+                        },
+                    }
+                }
+                Some(Package::Winfo) => WatchKind::Winfo(WinfoFeed {
+                    notifier: WinfoNotifier::resume(s.winfo_version.saturating_add(1)),
+                    ended: Vec::new(),
+                }),
+                None => continue,
+            };
             let record = watch::record_of(&s);
             match Subscription::from_record(instant_now(), now.as_unix_secs(), &record, interval) {
-                Ok(sub) => self.insert(Watch {
-                    polite_block: false,
-                    id: s.id.clone(),
-                    sub,
-                    watcher: s.watcher.clone(),
-                    resource: s.resource.clone(),
-                    source: s.source.clone(),
-                    live_connection: false,
-                    created_at: s.created_at,
-                }),
+                Ok(sub) => {
+                    let resource = s.resource.clone();
+                    self.insert(Watch {
+                        id: s.id.clone(),
+                        sub,
+                        watcher: s.watcher.clone(),
+                        resource: s.resource.clone(),
+                        source: s.source.clone(),
+                        live_connection: false,
+                        created_at: s.created_at,
+                        display_name: s.watcher_display_name.clone(),
+                        kind,
+                    });
+                    self.track_bindings(&resource).await;
+                }
                 Err(e) => tracing::debug!(id = %s.id, error = %e, "stored subscription dropped"),
             }
         }
@@ -453,21 +436,33 @@ impl State {
 
     fn insert(&mut self, w: Watch) {
         self.by_dialog.insert(dialog_key(&w.sub), w.id.clone());
-        self.by_resource
+        let index = match w.kind {
+            WatchKind::Presence { .. } => &mut self.by_resource,
+            WatchKind::Winfo(_) => &mut self.winfo_of,
+        };
+        index
             .entry(w.resource.clone())
             .or_default()
             .insert(w.id.clone());
         self.watches.insert(w.id.clone(), w);
     }
 
+    /// Drops a subscription; a presence watcher leaving is reported to the winfo subscribers.
     fn forget(&mut self, id: &str) -> Option<Watch> {
         let w = self.watches.remove(id)?;
         self.by_dialog.remove(&dialog_key(&w.sub));
-        if let Some(set) = self.by_resource.get_mut(&w.resource) {
+        let index = match w.kind {
+            WatchKind::Presence { .. } => &mut self.by_resource,
+            WatchKind::Winfo(_) => &mut self.winfo_of,
+        };
+        if let Some(set) = index.get_mut(&w.resource) {
             set.remove(id);
             if set.is_empty() {
-                self.by_resource.remove(&w.resource);
+                index.remove(&w.resource);
             }
+        }
+        if w.is_presence() {
+            self.watcher_left(&w);
         }
         Some(w)
     }
@@ -480,19 +475,48 @@ impl State {
         peer: &Peer,
         resource: Address,
         watcher: Address,
+        package: Package,
     ) {
         let ctx = self.ctx.clone();
-        let decision = ctx.presence_policy.decide(
-            Party::new(watcher.user(), watcher.domain()),
-            Party::new(resource.user(), resource.domain()),
-            None,
-        );
-        let authorization = match decision {
-            Decision::Allow(_) => Authorization::Allow,
-            Decision::Pending => Authorization::Pending,
-            // A polite block is accepted but shows only a closed document (RFC 5025).
-            Decision::Deny { polite: true } => Authorization::Allow,
-            Decision::Deny { polite: false } => Authorization::Reject,
+        if !accepts(request, package.body_type()) {
+            let mut r = ctx.response(request, 406, "Not Acceptable");
+            r.headers.push(HeaderName::Accept, package.body_type());
+            return ctx.respond(tx, r).await;
+        }
+        let (kind, authorization) = match package {
+            Package::Presence => {
+                let decided = self.decide(&watcher, &resource).await;
+                let authorization = match decided.decision {
+                    Decision::Allow(_) => Authorization::Allow,
+                    Decision::Pending => Authorization::Pending,
+                    // A polite block is accepted but shows only a closed document (RFC 5025).
+                    Decision::Deny { polite: true } => Authorization::Allow,
+                    Decision::Deny { polite: false } => Authorization::Reject,
+                };
+                let kind = WatchKind::Presence {
+                    polite_block: decided.decision == (Decision::Deny { polite: true }),
+                    event: match decided.by_presentity {
+                        true => WatcherEvent::Approved,
+                        false => WatcherEvent::Subscribe,
+                    },
+                };
+                (kind, authorization)
+            }
+            Package::Winfo => {
+                let only_self = ctx.presence_policy.decide_winfo(
+                    Party::new(watcher.user(), watcher.domain()),
+                    Party::new(resource.user(), resource.domain()),
+                );
+                if only_self != Decision::Allow(parley_presence::policy::Visibility::Full) {
+                    let r = ctx.response(
+                        request,
+                        403,
+                        "Forbidden (only the user may watch their own watchers)",
+                    );
+                    return ctx.respond(tx, r).await;
+                }
+                (WatchKind::Winfo(WinfoFeed::default()), Authorization::Allow)
+            }
         };
         let local_tag = crate::context::new_tag();
         let Some(local_target) = local_contact(&ctx, peer, &resource) else {
@@ -518,15 +542,21 @@ impl State {
                 return ctx.respond(tx, r).await;
             }
         };
+        let display_name = request
+            .from_header()
+            .ok()
+            .and_then(|f| f.display.map(|d| d.trim().trim_matches('"').to_owned()))
+            .filter(|d| !d.is_empty() && !d.chars().any(char::is_control));
         let w = Watch {
-            polite_block: decision == (Decision::Deny { polite: true }),
             id: format!("{:016x}", rand::random::<u64>()),
             sub,
             watcher,
-            resource,
+            resource: resource.clone(),
             source: source_of(peer),
             live_connection: true,
             created_at: now,
+            display_name,
+            kind,
         };
         let record = w.to_store();
         let limit = self.settings().max_subscriptions;
@@ -547,7 +577,12 @@ impl State {
         }
         with_server_headers(&ctx, &mut ok);
         ctx.respond(tx, ok).await;
+        let presence = w.is_presence();
         self.insert(w);
+        if presence {
+            self.winfo_changed(&resource);
+            self.track_bindings(&resource).await;
+        }
     }
 
     /// A SUBSCRIBE in an existing dialog: refresh or unsubscribe.
@@ -583,6 +618,10 @@ impl State {
         if answer.status() == Some(200) {
             w.source = source_of(peer);
             w.live_connection = true;
+            // RFC 3857 §5.2: a SUBSCRIBE is answered with full state.
+            if let WatchKind::Winfo(feed) = &mut w.kind {
+                feed.notifier.forget_sent();
+            }
             let record = w.to_store();
             let live = w.sub.state() != parley_sip::subscription::State::Terminated;
             let stored = ctx
@@ -597,6 +636,10 @@ impl State {
                 .await;
             if let Err(e) = stored {
                 answer = store_failure(&ctx, request, &e);
+            }
+            let resource = w.resource.clone();
+            if w.is_presence() {
+                self.winfo_changed(&resource);
             }
         }
         with_server_headers(&ctx, &mut answer);
@@ -616,21 +659,37 @@ impl State {
         }
     }
 
-    fn timers(&mut self) {
+    async fn timers(&mut self) {
         let now_ms = now_millis(&self.ctx);
-        let expired: Vec<Address> = self
+        let mut expired: Vec<Address> = self
             .presentities
             .iter_mut()
             .filter_map(|(who, p)| (!p.expire(now_ms).is_empty()).then(|| who.clone()))
             .collect();
+        // A binding running out matters to watchers only of a user who publishes nothing.
+        for who in self.bindings.due(now_ms) {
+            let publishing = self.presentities.get(&who).is_some_and(|p| !p.is_empty());
+            if !publishing && !expired.contains(&who) {
+                expired.push(who);
+            }
+        }
         for who in &expired {
             self.changed(who);
+            self.track_bindings(who).await;
         }
         let now = instant_now();
+        let mut touched = HashSet::new();
         for w in self.watches.values_mut() {
             if w.sub.poll_timeout().is_some_and(|t| t <= now) {
+                let before = w.sub.state();
                 w.sub.handle_timeout(now);
+                if w.is_presence() && w.sub.state() != before {
+                    touched.insert(w.resource.clone());
+                }
             }
+        }
+        for resource in touched {
+            self.winfo_changed(&resource);
         }
     }
 
@@ -641,23 +700,39 @@ impl State {
                 408 => w.sub.handle_notify_timeout(now),
                 code => w.sub.handle_notify_response(now, code),
             }
+            // RFC 3858 §4: a document the subscriber may have missed is made good by full
+            // state in the next one.
+            if let WatchKind::Winfo(feed) = &mut w.kind {
+                if !(200..300).contains(&code) {
+                    feed.notifier.forget_sent();
+                }
+            }
         }
     }
 
     /// Carries out what the subscriptions want: NOTIFYs (each on its own task, so a slow
     /// watcher delays nobody) and removals.
     async fn drain(&mut self) {
+        // Acting on one subscription may give work to others (a presence watcher ending
+        // changes the winfo documents of its presentity): go round until all are quiet.
+        while self.drain_once().await {}
+    }
+
+    /// One round over the subscriptions; whether anything was done.
+    async fn drain_once(&mut self) -> bool {
+        let mut acted = false;
         let ids: Vec<String> = self.watches.keys().cloned().collect();
         for id in ids {
             while let Some(w) = self.watches.get_mut(&id) {
                 let Some(action) = w.sub.poll_action() else {
                     break;
                 };
+                acted = true;
                 match action {
                     NotifierAction::SendNotify {
                         mut request,
                         with_body,
-                        ..
+                        state,
                     } => {
                         let resource = w.resource.clone();
                         let connection = match (&w.source, w.live_connection) {
@@ -667,20 +742,48 @@ impl State {
                             }),
                             _ => None,
                         };
-                        let polite = w.polite_block;
+                        let polite = match &w.kind {
+                            WatchKind::Presence { polite_block, .. } => Some(*polite_block),
+                            WatchKind::Winfo(_) => None,
+                        };
+                        let mut version = None;
                         if with_body {
-                            let doc = match polite {
-                                true => parley_presence::policy::polite_block_document(&format!(
-                                    "sip:{resource}"
-                                )),
-                                false => self.document(&resource).await,
-                            };
-                            request.set_body(PIDF, doc.to_xml());
+                            match polite {
+                                Some(true) => {
+                                    let doc = parley_presence::policy::polite_block_document(
+                                        &format!("sip:{resource}"),
+                                    );
+                                    request.set_body(PIDF, doc.to_xml());
+                                }
+                                Some(false) => {
+                                    let doc = self.document(&resource).await;
+                                    request.set_body(PIDF, doc.to_xml());
+                                }
+                                None => {
+                                    if let Some(doc) = self.winfo_document(&id) {
+                                        version = Some(doc.version);
+                                        request.set_body(WATCHERINFO, doc.to_xml());
+                                    }
+                                }
+                            }
                         }
                         request.headers.push(HeaderName::AllowEvents, ALLOW_EVENTS);
+                        if polite.is_some()
+                            && state == parley_sip::subscription::State::Terminated
+                        {
+                            self.winfo_changed(&resource);
+                        }
                         let (ctx, outcomes, id) =
                             (self.ctx.clone(), self.outcomes.clone(), id.clone());
                         tokio::spawn(async move {
+                            if let Some(v) = version {
+                                let key = id.clone();
+                                if let Err(e) =
+                                    ctx.store(move |s| s.set_winfo_version(&key, v)).await
+                                {
+                                    tracing::warn!(error = %e, "winfo version not stored");
+                                }
+                            }
                             let code =
                                 watch::send_notify(&ctx, id.clone(), request, connection).await;
                             let _ = outcomes.send((id, code)).await;
@@ -697,6 +800,7 @@ impl State {
                 }
             }
         }
+        acted
     }
 
     /// What watchers of `resource` see now.

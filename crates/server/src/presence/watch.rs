@@ -2,6 +2,7 @@
 //! conversion to and from the store's records, and the sending of one NOTIFY.
 
 use crate::context::ServerContext;
+use parley_presence::winfo::{Watcher, WatcherEvent, WinfoNotifier};
 use parley_sip::dialog::DialogRecord;
 use parley_sip::subscription::{Subscription, SubscriptionRecord};
 use parley_sip::{ConnectionId, Destination, Message, TransactionId, Transport};
@@ -23,9 +24,53 @@ pub struct Watch {
     /// The connection of `source` is one of this process (not restored from the store).
     pub live_connection: bool,
     pub created_at: Timestamp,
-    /// Politely blocked: NOTIFYs carry only a closed document (not persisted yet: a restored
-    /// subscription is re-decided at its next refresh).
-    pub polite_block: bool,
+    /// The display name of the watcher's `From` (reported in watcher information).
+    pub display_name: Option<String>,
+    pub kind: WatchKind,
+}
+
+/// What a subscription watches.
+#[derive(Debug)]
+pub enum WatchKind {
+    /// The presence of `resource` (RFC 3856).
+    Presence {
+        /// Politely blocked (RFC 5025 §3.2.1): NOTIFYs carry only a closed document. Not
+        /// stored with the subscription: the presentity's decision is, and a restored
+        /// subscription is decided again from it.
+        polite_block: bool,
+        /// What made the subscription what it is, for watcher information (RFC 3857 §3.2.2):
+        /// `subscribe`, or `approved` once the presentity allowed it.
+        event: WatcherEvent,
+    },
+    /// The watchers of `resource`, watched by the resource itself (RFC 3857).
+    Winfo(WinfoFeed),
+}
+
+/// The document state of one `presence.winfo` subscription.
+#[derive(Debug, Default)]
+pub struct WinfoFeed {
+    /// Versions and what was last sent (RFC 3858 §4).
+    pub notifier: WinfoNotifier,
+    /// Watchers removed since the last document, with the event that ended them; reported
+    /// once as `terminated` in the next partial document.
+    pub ended: Vec<Watcher>,
+}
+
+impl Watch {
+    /// The presence watch's flags, `None` for a winfo subscription.
+    pub fn presence_mut(&mut self) -> Option<(&mut bool, &mut WatcherEvent)> {
+        match &mut self.kind {
+            WatchKind::Presence {
+                polite_block,
+                event,
+            } => Some((polite_block, event)),
+            WatchKind::Winfo(_) => None,
+        }
+    }
+
+    pub fn is_presence(&self) -> bool {
+        matches!(self.kind, WatchKind::Presence { .. })
+    }
 }
 
 impl Watch {
@@ -41,7 +86,7 @@ impl Watch {
             id: self.id.clone(),
             event: r.event.clone(),
             watcher: self.watcher.clone(),
-            watcher_display_name: None,
+            watcher_display_name: self.display_name.clone(),
             resource: self.resource.clone(),
             dialog: SubscriptionDialog {
                 id: DialogId {
@@ -61,7 +106,11 @@ impl Watch {
             state,
             expires_at: Timestamp::from_unix_secs(r.expires_unix),
             source: self.source.clone(),
-            winfo_version: 0,
+            // The last version sent (RFC 3858 §4): the next document continues after it.
+            winfo_version: match &self.kind {
+                WatchKind::Winfo(f) => f.notifier.next_version().saturating_sub(1),
+                WatchKind::Presence { .. } => 0,
+            },
             created_at: self.created_at,
         }
     }

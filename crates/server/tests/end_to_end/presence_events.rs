@@ -1,6 +1,6 @@
-//! The event packages the server serves are advertised (`Allow-Events: presence` on the 200
-//! to OPTIONS), and a SUBSCRIBE or PUBLISH addressed to the server itself, which serves no
-//! package of its own, gets `489 Bad Event` with `Allow-Events`.
+//! The event packages the server serves are advertised (`Allow-Events: presence,
+//! presence.winfo` on the 200 to OPTIONS), and a SUBSCRIBE or PUBLISH addressed to the server
+//! itself, which serves no package of its own, gets `489 Bad Event` with `Allow-Events`.
 
 use crate::harness::{request, Setup, TestServer, UdpClient};
 use crate::presence_util::header;
@@ -16,7 +16,7 @@ async fn packages_are_advertised_and_others_refused() {
     assert_eq!(ok.status(), Some(200));
     assert_eq!(
         header(&ok, HeaderName::AllowEvents).as_deref(),
-        Some("presence")
+        Some("presence, presence.winfo")
     );
 
     for method in ["SUBSCRIBE", "PUBLISH"] {
@@ -26,7 +26,7 @@ async fn packages_are_advertised_and_others_refused() {
         assert_eq!(refused.status(), Some(489), "{method}");
         assert_eq!(
             header(&refused, HeaderName::AllowEvents).as_deref(),
-            Some("presence")
+            Some("presence, presence.winfo")
         );
     }
 }
