@@ -47,6 +47,8 @@ pub struct Setup {
     pub federation: bool,
     /// DNS records the server sees instead of the system's (`None`: the system's).
     pub dns: Option<FakeDns>,
+    /// Who may watch whom without the presentity's say (`[presence] policy`).
+    pub presence_policy: parley_server::presence::SubscriptionPolicy,
 }
 
 impl Default for Setup {
@@ -66,6 +68,7 @@ impl Default for Setup {
             max_body_size: server.messaging.max_body_size,
             federation: false,
             dns: None,
+            presence_policy: server.presence.policy,
         }
     }
 }
@@ -147,6 +150,7 @@ impl TestServer {
         config.messaging.retry_interval = setup.retry_interval;
         config.messaging.max_body_size = setup.max_body_size;
         config.federation.enabled = setup.federation;
+        config.presence.policy = setup.presence_policy;
         let mut cert_der = None;
         if setup.tls {
             let cert = rcgen::generate_simple_self_signed(vec![
