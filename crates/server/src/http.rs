@@ -1,10 +1,10 @@
 //! The HTTP listener: `/healthz`, Prometheus `/metrics` and the presentity's watcher API
 //! ([`crate::presence::api`]); XCAP, the admin API and the web client join it later.
 
+use crate::context::ServerContext;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
-use crate::context::ServerContext;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;

@@ -168,7 +168,9 @@ async fn caller(
             match outcome {
                 Outcome::Ok { .. } => return Ok(claimed),
                 Outcome::Stale(_) => stale = true,
-                Outcome::Invalid(why) => tracing::debug!(user = %claimed, %why, "HTTP credentials refused"),
+                Outcome::Invalid(why) => {
+                    tracing::debug!(user = %claimed, %why, "HTTP credentials refused")
+                }
                 Outcome::UnknownAlgorithm => {}
             }
         }
@@ -287,22 +289,15 @@ async fn list(
 }
 
 /// The watcher named in the path: `user@domain`, with or without `sip:`.
-fn watcher_of(path: &str, me: &Address) -> Result<Address, Response> {
+fn watcher_of(path: &str, me: &Address) -> Result<Address, String> {
     let bare = path
         .strip_prefix("sip:")
         .or_else(|| path.strip_prefix("sips:"))
         .unwrap_or(path);
-    let watcher = Address::parse(bare).map_err(|e| {
-        text(
-            StatusCode::BAD_REQUEST,
-            format!("the watcher must be an address like bob@example.com ({e})"),
-        )
-    })?;
+    let watcher = Address::parse(bare)
+        .map_err(|e| format!("the watcher must be an address like bob@example.com ({e})"))?;
     if &watcher == me {
-        return Err(text(
-            StatusCode::BAD_REQUEST,
-            "you always see your own presence; no decision needed",
-        ));
+        return Err("you always see your own presence; no decision needed".to_owned());
     }
     Ok(watcher)
 }
@@ -338,7 +333,7 @@ async fn decide(
     };
     let watcher = match watcher_of(&watcher, &me) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(why) => return text(StatusCode::BAD_REQUEST, why),
     };
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
         return text(
@@ -388,14 +383,10 @@ async fn forget(
     };
     let watcher = match watcher_of(&watcher, &me) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(why) => return text(StatusCode::BAD_REQUEST, why),
     };
     let (p, w) = (me.clone(), watcher.clone());
-    match api
-        .ctx
-        .store(move |s| s.remove_authorization(&p, &w))
-        .await
-    {
+    match api.ctx.store(move |s| s.remove_authorization(&p, &w)).await {
         Ok(true) => {}
         Ok(false) => {
             return text(

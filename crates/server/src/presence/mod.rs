@@ -768,8 +768,7 @@ impl State {
                             }
                         }
                         request.headers.push(HeaderName::AllowEvents, ALLOW_EVENTS);
-                        if polite.is_some()
-                            && state == parley_sip::subscription::State::Terminated
+                        if polite.is_some() && state == parley_sip::subscription::State::Terminated
                         {
                             self.winfo_changed(&resource);
                         }

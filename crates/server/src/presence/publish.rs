@@ -44,7 +44,11 @@ impl State {
     }
 
     /// Applies one PUBLISH; the answer to send.
-    pub(super) async fn publish(&mut self, request: &Message, presentity: Address) -> (Message, bool) {
+    pub(super) async fn publish(
+        &mut self,
+        request: &Message,
+        presentity: Address,
+    ) -> (Message, bool) {
         let answer = self.apply_publish(request, presentity).await;
         let changed = answer.1;
         (answer.0, changed)

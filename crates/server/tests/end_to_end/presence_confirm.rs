@@ -46,7 +46,9 @@ async fn alice_answers_her_pending_watchers_over_http() {
     assert!(rows(&doc).is_empty());
 
     subscribe(&mut bob, "alice@example.com", 600).await;
-    let n = next_notify(&mut bob, ANSWER).await.expect("a pending NOTIFY");
+    let n = next_notify(&mut bob, ANSWER)
+        .await
+        .expect("a pending NOTIFY");
     assert!(state(&n).starts_with("pending"), "{n:?}");
     assert!(n.body.is_empty(), "no presence while pending: {}", body(&n));
     let doc = winfo(&next_notify_of(&mut alice, WINFO, ANSWER).await.unwrap());
@@ -58,7 +60,9 @@ async fn alice_answers_her_pending_watchers_over_http() {
     // The API wants Alice's credentials.
     let (status, challenges, _) = http(server.addrs.http, "GET", WATCHERS, None, "").await;
     assert_eq!(status, 401);
-    assert!(challenges.iter().all(|c| c.contains("realm=\"example.com\"")));
+    assert!(challenges
+        .iter()
+        .all(|c| c.contains("realm=\"example.com\"")));
     let (status, _) = api(&server, "alice", "wrong", "GET", WATCHERS, "").await;
     assert_eq!(status, 401);
     let (status, list) = api(&server, "alice", "a-pw", "GET", WATCHERS, "").await;
@@ -70,7 +74,9 @@ async fn alice_answers_her_pending_watchers_over_http() {
     let bob_path = format!("{WATCHERS}/bob@example.com");
     let (status, text) = api(&server, "alice", "a-pw", "PUT", &bob_path, "allow").await;
     assert_eq!(status, 200, "{text}");
-    let n = next_notify(&mut bob, ANSWER).await.expect("an active NOTIFY");
+    let n = next_notify(&mut bob, ANSWER)
+        .await
+        .expect("an active NOTIFY");
     assert!(state(&n).starts_with("active"), "{n:?}");
     assert!(body(&n).contains("in the garden"), "{}", body(&n));
     let doc = winfo(&next_notify_of(&mut alice, WINFO, ANSWER).await.unwrap());
@@ -87,7 +93,9 @@ async fn alice_answers_her_pending_watchers_over_http() {
     let carol_path = format!("{WATCHERS}/carol@example.com");
     let (status, _) = api(&server, "alice", "a-pw", "PUT", &carol_path, "block").await;
     assert_eq!(status, 200);
-    let n = next_notify(&mut carol, ANSWER).await.expect("a final NOTIFY");
+    let n = next_notify(&mut carol, ANSWER)
+        .await
+        .expect("a final NOTIFY");
     assert_eq!(state(&n), "terminated;reason=rejected");
     assert!(n.body.is_empty());
     let doc = winfo(&next_notify_of(&mut alice, WINFO, ANSWER).await.unwrap());
@@ -102,7 +110,9 @@ async fn alice_answers_her_pending_watchers_over_http() {
     let dave_path = format!("{WATCHERS}/sip:dave@example.com");
     let (status, _) = api(&server, "alice", "a-pw", "PUT", &dave_path, "polite-block").await;
     assert_eq!(status, 200);
-    let n = next_notify(&mut dave, ANSWER).await.expect("an active NOTIFY");
+    let n = next_notify(&mut dave, ANSWER)
+        .await
+        .expect("an active NOTIFY");
     assert!(state(&n).starts_with("active"), "{n:?}");
     assert!(body(&n).contains("<basic>closed</basic>"), "{}", body(&n));
     assert!(!body(&n).contains("in the garden"), "{}", body(&n));

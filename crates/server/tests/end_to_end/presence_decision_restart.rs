@@ -20,8 +20,18 @@ async fn decisions_survive_a_restart() {
     publish(&mut alice, "secret plans", None).await;
     let bob_path = format!("{WATCHERS}/bob@example.com");
     let carol_path = format!("{WATCHERS}/carol@example.com");
-    assert_eq!(api(&server, "alice", "a-pw", "PUT", &bob_path, "polite-block").await.0, 200);
-    assert_eq!(api(&server, "alice", "a-pw", "PUT", &carol_path, "block").await.0, 200);
+    assert_eq!(
+        api(&server, "alice", "a-pw", "PUT", &bob_path, "polite-block")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        api(&server, "alice", "a-pw", "PUT", &carol_path, "block")
+            .await
+            .0,
+        200
+    );
 
     let mut bob = Phone::udp(&server, "bob@example.com", "b-pw").await;
     subscribe(&mut bob, "alice@example.com", 600).await;

@@ -207,7 +207,14 @@ pub async fn http(
     stream.read_to_string(&mut text).await.unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let challenges = lines
         .filter_map(|l| l.split_once(':'))
         .filter(|(n, _)| n.eq_ignore_ascii_case("www-authenticate"))

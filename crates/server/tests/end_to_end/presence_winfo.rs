@@ -47,8 +47,14 @@ async fn alice_sees_her_watchers_come_and_go() {
     assert!(doc.lists[0].watchers[0].duration_subscribed.is_some());
 
     subscribe(&mut carol, "alice@example.com", 600).await;
-    next_notify(&mut carol, ANSWER).await.expect("Carol's NOTIFY");
-    let doc = winfo(&next_notify_of(&mut alice, WINFO, ANSWER).await.expect("Carol arrives"));
+    next_notify(&mut carol, ANSWER)
+        .await
+        .expect("Carol's NOTIFY");
+    let doc = winfo(
+        &next_notify_of(&mut alice, WINFO, ANSWER)
+            .await
+            .expect("Carol arrives"),
+    );
     assert_eq!((doc.version, doc.state), (1, DocState::Partial));
     assert_eq!(
         rows(&doc),
@@ -57,8 +63,14 @@ async fn alice_sees_her_watchers_come_and_go() {
 
     let ok = resubscribe(&mut bob, &mut bobs, 0).await;
     assert_eq!(ok.status(), Some(200));
-    next_notify(&mut bob, ANSWER).await.expect("Bob's final NOTIFY");
-    let doc = winfo(&next_notify_of(&mut alice, WINFO, ANSWER).await.expect("Bob leaves"));
+    next_notify(&mut bob, ANSWER)
+        .await
+        .expect("Bob's final NOTIFY");
+    let doc = winfo(
+        &next_notify_of(&mut alice, WINFO, ANSWER)
+            .await
+            .expect("Bob leaves"),
+    );
     assert_eq!((doc.version, doc.state), (2, DocState::Partial));
     assert_eq!(
         rows(&doc),
@@ -67,7 +79,11 @@ async fn alice_sees_her_watchers_come_and_go() {
 
     let ok = resubscribe(&mut alice, &mut mine, 600).await;
     assert_eq!(ok.status(), Some(200));
-    let doc = winfo(&next_notify_of(&mut alice, WINFO, ANSWER).await.expect("a refresh"));
+    let doc = winfo(
+        &next_notify_of(&mut alice, WINFO, ANSWER)
+            .await
+            .expect("a refresh"),
+    );
     assert_eq!((doc.version, doc.state), (3, DocState::Full));
     assert_eq!(
         rows(&doc),

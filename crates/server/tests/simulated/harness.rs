@@ -61,6 +61,8 @@ pub struct Phone {
     pub finals: Vec<Message>,
     cseq: u32,
     nc: u32,
+    /// Receives nothing: whatever is sent to it is lost (a watcher that went away).
+    pub deaf: bool,
 }
 
 impl Phone {
@@ -132,6 +134,45 @@ impl Phone {
             len = body.len(),
         );
         parse(text.as_bytes())
+    }
+
+    /// A request to `to` (a user of [`DOMAIN`]) outside a dialog, with extra header lines
+    /// (each ending in CRLF), a body and proxy credentials if given.
+    pub fn request(
+        &mut self,
+        method: &str,
+        to: &str,
+        headers: &str,
+        body: &str,
+        proxy_auth: Option<&str>,
+    ) -> Message {
+        self.cseq += 1;
+        let auth = proxy_auth.map_or(String::new(), |a| format!("Proxy-Authorization: {a}\r\n"));
+        let text = format!(
+            "{method} sip:{to}@{DOMAIN} SIP/2.0\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:{u}@{DOMAIN}>;tag={m}{u}{c}\r\n\
+             To: <sip:{to}@{DOMAIN}>\r\n\
+             Call-ID: {m}-{u}-{c}\r\n\
+             CSeq: {c} {method}\r\n\
+             Contact: <sip:{u}@{a}>\r\n\
+             {headers}{auth}Content-Length: {len}\r\n\r\n{body}",
+            u = self.user,
+            c = self.cseq,
+            a = self.addr,
+            m = method.to_ascii_lowercase(),
+            len = body.len(),
+        );
+        parse(text.as_bytes())
+    }
+
+    /// The NOTIFYs this phone received, in order.
+    pub fn notifies(&self) -> Vec<(Instant, &Message)> {
+        self.requests
+            .iter()
+            .filter(|(_, m)| m.method() == Some(&parley_sip::Method::Notify))
+            .map(|(t, m)| (*t, m))
+            .collect()
     }
 
     /// The credentials answering the challenge in `response` (401 or 407).
@@ -226,6 +267,7 @@ impl Sim {
             finals: Vec::new(),
             cseq: 0,
             nc: 0,
+            deaf: false,
         });
         n
     }
@@ -270,7 +312,7 @@ impl Sim {
                 busy = true;
                 if d.to == SERVER {
                     self.server.endpoint.handle_message(now, d.from, d.data);
-                } else if let Some(p) = self.phones.iter_mut().find(|p| p.addr == d.to) {
+                } else if let Some(p) = self.phones.iter_mut().find(|p| p.addr == d.to && !p.deaf) {
                     p.endpoint.handle_message(now, d.from, d.data);
                 }
             }
@@ -340,6 +382,45 @@ impl Sim {
         let credentials = p.credentials(&challenge, "REGISTER", &format!("sip:{DOMAIN}"));
         let request = p.register(expires, Some(&credentials));
         self.transact(phone, request).await
+    }
+
+    /// Sends a request from `phone` to `to` outside a dialog, answering the 407; the final
+    /// response.
+    pub async fn request(
+        &mut self,
+        phone: usize,
+        method: &str,
+        to: &str,
+        headers: &str,
+        body: &str,
+    ) -> Message {
+        let request = self.phones[phone].request(method, to, headers, body, None);
+        let challenge = self.transact(phone, request).await;
+        if challenge.status() != Some(407) {
+            return challenge;
+        }
+        let p = &mut self.phones[phone];
+        let credentials = p.credentials(&challenge, method, &format!("sip:{to}@{DOMAIN}"));
+        let request = p.request(method, to, headers, body, Some(&credentials));
+        self.transact(phone, request).await
+    }
+
+    /// Subscribes `phone` to the presence of `to` for `expires` seconds; the final response.
+    pub async fn subscribe(&mut self, phone: usize, to: &str, expires: u32) -> Message {
+        let headers = format!("Event: presence\r\nExpires: {expires}\r\n");
+        self.request(phone, "SUBSCRIBE", to, &headers, "").await
+    }
+
+    /// Publishes an open PIDF with `note` for `phone`'s own address; the final response.
+    pub async fn publish(&mut self, phone: usize, note: &str) -> Message {
+        let me = self.phones[phone].user.clone();
+        let body = format!(
+            "<?xml version=\"1.0\"?><presence xmlns=\"urn:ietf:params:xml:ns:pidf\" \
+             entity=\"sip:{me}@{DOMAIN}\"><tuple id=\"t\"><status><basic>open</basic></status>\
+             <note>{note}</note></tuple></presence>"
+        );
+        let headers = "Event: presence\r\nExpires: 3600\r\nContent-Type: application/pidf+xml\r\n";
+        self.request(phone, "PUBLISH", &me, headers, &body).await
     }
 
     /// Sends a MESSAGE from `phone` to `to`, answering the 407; the final response.

@@ -9,4 +9,7 @@
 mod forking;
 mod harness;
 mod offline;
+mod presence_failing_watchers;
+mod presence_registration_expiry;
+mod presence_subscription_expiry;
 mod registration;
