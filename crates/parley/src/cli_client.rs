@@ -94,6 +94,8 @@ pub enum CliError {
     Client(#[from] ClientError),
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Api(#[from] parley_client::presence::decisions::ApiError),
     #[error("cannot read the message from standard input: {0}")]
     Stdin(std::io::Error),
 }

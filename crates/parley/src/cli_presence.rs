@@ -28,6 +28,9 @@ enum PresenceCommand {
     Watch(WatchArgs),
     /// Print who watches our presence (watcher info) until interrupted.
     Watchers(WatchersArgs),
+    /// Answer a watcher who waits for our decision (or change our mind): allow by default,
+    /// or --block, --polite-block, --forget. Uses the server's HTTP API.
+    Authorize(AuthorizeArgs),
     /// Register and answer SUBSCRIBEs for our own presence ourselves (no presence server);
     /// new states can be given on standard input, one per line (`status=closed note="gone"`).
     ServeSelf(ServeSelfArgs),
@@ -77,6 +80,27 @@ struct WatchersArgs {
 }
 
 #[derive(Debug, Args)]
+struct AuthorizeArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The watcher, user@domain.
+    #[arg(value_name = "WATCHER")]
+    watcher: String,
+    /// Refuse the watcher's subscriptions (they end with reason=rejected).
+    #[arg(long, group = "decision")]
+    block: bool,
+    /// Accept the watcher but show them only a closed document.
+    #[arg(long, group = "decision")]
+    polite_block: bool,
+    /// Forget the decision about the watcher (the server's policy applies again).
+    #[arg(long, group = "decision")]
+    forget: bool,
+    /// The server's HTTP API [default: http://<server host>:8080].
+    #[arg(long, value_name = "URL")]
+    http: Option<String>,
+}
+
+#[derive(Debug, Args)]
 struct ServeSelfArgs {
     #[command(flatten)]
     client: ClientArgs,
@@ -92,6 +116,7 @@ pub fn run(args: PresenceArgs) -> ExitCode {
         PresenceCommand::Publish(args) => publish(args),
         PresenceCommand::Watch(args) => watch(args),
         PresenceCommand::Watchers(args) => watchers(args),
+        PresenceCommand::Authorize(args) => authorize(args),
         PresenceCommand::ServeSelf(args) => serve_self(args),
     })
 }
@@ -171,9 +196,15 @@ async fn print_events(agent: &mut PresenceAgent, mut watches: usize) {
             () = &mut interrupted => return,
             event = agent.next_event() => match event {
                 Some(PresenceEvent::Presence { who, summary }) => say(&summary.display_line(&who)),
-                Some(PresenceEvent::Watchers { lines }) => {
+                Some(PresenceEvent::Watchers { lines, pending }) => {
                     for line in lines {
                         say(&line);
+                    }
+                    for who in pending {
+                        say(&format!(
+                            "{who} waits for your answer: parley presence authorize {who} \
+                             [--block | --polite-block]"
+                        ));
                     }
                 }
                 Some(PresenceEvent::WatchEnded { who, reason }) => {
@@ -230,6 +261,55 @@ fn watchers(args: WatchersArgs) -> Result<(), CliError> {
         print_events(&mut agent, 1).await;
         agent.stop().await;
         ua.shutdown().await;
+        Ok(())
+    })
+}
+
+/// The HTTP API base: `--http`, else port 8080 on the host of `--server` (or the account's
+/// domain).
+fn http_base(explicit: Option<&str>, settings: &cli_client::Settings) -> String {
+    if let Some(url) = explicit {
+        return url.to_owned();
+    }
+    let server = settings
+        .server
+        .clone()
+        .unwrap_or_else(|| settings.account.domain().to_owned());
+    let host = match server.rsplit_once(':') {
+        // A bracketed IPv6 literal keeps its brackets; a bare one has no port.
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.is_empty() => {
+            if h.contains(':') && !h.starts_with('[') {
+                server.as_str()
+            } else {
+                h
+            }
+        }
+        _ => server.as_str(),
+    };
+    format!("http://{host}:8080")
+}
+
+fn authorize(args: AuthorizeArgs) -> Result<(), CliError> {
+    use parley_client::presence::decisions::{Decision, WatcherApi};
+    cli_client::init_logging(args.client.log_level())?;
+    let settings = args.client.settings()?;
+    let watcher = Aor::parse(args.watcher.trim_start_matches("sip:"))?;
+    let decision = match (args.block, args.polite_block, args.forget) {
+        (true, _, _) => Some(Decision::Block),
+        (_, true, _) => Some(Decision::PoliteBlock),
+        (_, _, true) => None,
+        _ => Some(Decision::Allow),
+    };
+    let base = http_base(args.http.as_deref(), &settings);
+    let api = WatcherApi::new(
+        &base,
+        settings.account.clone(),
+        &settings.password,
+        settings.timeout,
+    )?;
+    cli_client::runtime()?.block_on(async {
+        let line = api.decide(&watcher.to_string(), decision).await?;
+        say(&line);
         Ok(())
     })
 }
@@ -358,5 +438,51 @@ mod tests {
             panic!("expected watch")
         };
         assert_eq!(args.targets.len(), 2);
+    }
+
+    #[test]
+    fn the_http_api_defaults_to_port_8080_of_the_server_host() {
+        let settings = |server: Option<&str>| cli_client::Settings {
+            account: Aor::parse("alice@example.test").unwrap(),
+            password: "pw".to_owned(),
+            server: server.map(str::to_owned),
+            transport: None,
+            timeout: std::time::Duration::from_secs(1),
+        };
+        assert_eq!(http_base(None, &settings(None)), "http://example.test:8080");
+        assert_eq!(
+            http_base(None, &settings(Some("10.0.0.1:5070"))),
+            "http://10.0.0.1:8080"
+        );
+        assert_eq!(
+            http_base(None, &settings(Some("sip.example.test"))),
+            "http://sip.example.test:8080"
+        );
+        assert_eq!(
+            http_base(None, &settings(Some("[::1]:5060"))),
+            "http://[::1]:8080"
+        );
+        assert_eq!(
+            http_base(Some("http://h:1"), &settings(Some("x:2"))),
+            "http://h:1"
+        );
+    }
+
+    #[test]
+    fn one_decision_at_a_time() {
+        let cli = Cli::try_parse_from(["presence", "authorize", "bob@example.test"]).unwrap();
+        let PresenceCommand::Authorize(args) = cli.command else {
+            panic!("expected authorize")
+        };
+        assert!(!args.block && !args.polite_block && !args.forget);
+        assert!(Cli::try_parse_from([
+            "presence",
+            "authorize",
+            "bob@example.test",
+            "--block",
+            "--polite-block"
+        ])
+        .is_err());
+        assert!(Cli::try_parse_from(["presence", "authorize"]).is_err());
     }
 }

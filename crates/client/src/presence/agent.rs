@@ -18,7 +18,7 @@ use crate::agent::{random_token, UserAgent};
 use crate::error::ClientError;
 use crate::presence::{PresenceState, PresenceSummary};
 use crate::ua_core::DialogRequest;
-use parley_presence::winfo::WatcherInfoView;
+use parley_presence::winfo::{WatcherInfoView, WatcherStatus};
 use parley_presence::{Presence, WatcherInfo, PIDF_CONTENT_TYPE, WATCHERINFO_CONTENT_TYPE};
 use parley_sip::subscription::{
     Authorization, NotifierAction, NotifierConfig, Reason, Subscriber, SubscriberAction,
@@ -40,8 +40,12 @@ pub enum PresenceEvent {
         who: String,
         summary: PresenceSummary,
     },
-    /// Our watcher list changed (a `presence.winfo` NOTIFY), as display lines.
-    Watchers { lines: Vec<String> },
+    /// Our watcher list changed (a `presence.winfo` NOTIFY), as display lines, with the
+    /// watchers (`user@domain`) among them awaiting our decision.
+    Watchers {
+        lines: Vec<String>,
+        pending: Vec<String>,
+    },
     /// A watch ended (refused, expired, terminated by the notifier, or unsubscribed).
     WatchEnded { who: String, reason: String },
     /// Someone subscribed to our own presence (serve-self).
@@ -452,8 +456,13 @@ impl Run {
                     Ok(doc) => {
                         view.apply(&doc);
                         let mut lines = Vec::new();
+                        let mut pending = Vec::new();
                         for list in &doc.lists {
                             for watcher in &list.watchers {
+                                if watcher.status == WatcherStatus::Pending {
+                                    let who = watcher.uri.strip_prefix("sip:");
+                                    pending.push(who.unwrap_or(&watcher.uri).to_owned());
+                                }
                                 lines.push(format!(
                                     "{} {} {} ({})",
                                     list.resource,
@@ -463,7 +472,7 @@ impl Run {
                                 ));
                             }
                         }
-                        event = Some(PresenceEvent::Watchers { lines });
+                        event = Some(PresenceEvent::Watchers { lines, pending });
                     }
                     Err(e) => return request.response(400, &e.to_string(), None),
                 },

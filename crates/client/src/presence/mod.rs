@@ -6,8 +6,10 @@
 //!   [`publisher::Publisher`]) and the task that runs it ([`publisher::PresencePublisher`]).
 //! - [`agent`]: the task that owns our subscriptions as watcher (presence, presence.winfo)
 //!   and, for the end-to-end model (RFC 3856 §3.3), answers SUBSCRIBEs for our own address.
+//! - [`decisions`]: our answers to pending watchers over the server's HTTP API.
 
 pub mod agent;
+pub mod decisions;
 pub mod publisher;
 
 use parley_presence::details::{Activities, Activity, Details, Mood, MoodValue};

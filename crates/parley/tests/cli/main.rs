@@ -6,6 +6,7 @@
 
 mod client_errors;
 mod end_to_end;
+mod presence_authorize;
 mod user_admin;
 
 use std::path::Path;
