@@ -7,6 +7,8 @@
 //!   (RFC 5025 §3.2.1 `sub-handling`): stores the decision and applies it at once to the
 //!   watcher's live subscriptions.
 //! - `DELETE /api/v1/presence/watchers/{watcher}`: forgets the decision (`404` if none).
+//! - The same under `/api/v1/users/{user}/presence/watchers`, naming the presentity
+//!   explicitly: `403` unless it is the caller.
 //!
 //! Every request is authenticated with HTTP Digest (RFC 7616) against the user's stored HA1,
 //! realm = their domain: `401` with `WWW-Authenticate` (SHA-256 then MD5, `qop=auth`) when
@@ -68,6 +70,11 @@ pub fn router(ctx: Arc<ServerContext>) -> axum::Router {
         .route(
             "/api/v1/presence/watchers/{watcher}",
             axum::routing::put(decide).delete(forget),
+        )
+        .route("/api/v1/users/{user}/presence/watchers", get(list_of))
+        .route(
+            "/api/v1/users/{user}/presence/watchers/{watcher}",
+            axum::routing::put(decide_of).delete(forget_of),
         )
         .with_state(state)
 }
@@ -188,6 +195,27 @@ async fn caller(
     Err(r)
 }
 
+/// The authenticated caller, who must be `owner` when the path names one (`403` otherwise).
+async fn owner(
+    api: &ApiState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    owner: Option<&str>,
+) -> Result<Address, Response> {
+    let me = caller(api, method, uri, headers).await?;
+    if let Some(named) = owner {
+        let named = named.strip_prefix("sip:").unwrap_or(named);
+        if Address::parse(named).ok().as_ref() != Some(&me) {
+            return Err(text(
+                StatusCode::FORBIDDEN,
+                "you may only see and change your own watchers",
+            ));
+        }
+    }
+    Ok(me)
+}
+
 fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -260,7 +288,27 @@ async fn list(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let me = match caller(&api, &method, &uri, &headers).await {
+    watchers(api, method, uri, headers, None).await
+}
+
+async fn list_of(
+    State(api): State<ApiState>,
+    Path(user): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    watchers(api, method, uri, headers, Some(user)).await
+}
+
+async fn watchers(
+    api: ApiState,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    user: Option<String>,
+) -> Response {
+    let me = match owner(&api, &method, &uri, &headers, user.as_deref()).await {
         Ok(me) => me,
         Err(r) => return r,
     };
@@ -327,7 +375,29 @@ async fn decide(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let me = match caller(&api, &method, &uri, &headers).await {
+    store_decision(api, (None, watcher), method, uri, headers, body).await
+}
+
+async fn decide_of(
+    State(api): State<ApiState>,
+    Path((user, watcher)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    store_decision(api, (Some(user), watcher), method, uri, headers, body).await
+}
+
+async fn store_decision(
+    api: ApiState,
+    (user, watcher): (Option<String>, String),
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let me = match owner(&api, &method, &uri, &headers, user.as_deref()).await {
         Ok(me) => me,
         Err(r) => return r,
     };
@@ -377,7 +447,27 @@ async fn forget(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let me = match caller(&api, &method, &uri, &headers).await {
+    forget_decision(api, (None, watcher), method, uri, headers).await
+}
+
+async fn forget_of(
+    State(api): State<ApiState>,
+    Path((user, watcher)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    forget_decision(api, (Some(user), watcher), method, uri, headers).await
+}
+
+async fn forget_decision(
+    api: ApiState,
+    (user, watcher): (Option<String>, String),
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let me = match owner(&api, &method, &uri, &headers, user.as_deref()).await {
         Ok(me) => me,
         Err(r) => return r,
     };

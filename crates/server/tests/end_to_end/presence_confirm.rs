@@ -3,7 +3,8 @@
 //! information and in `GET /api/v1/presence/watchers`. Over that HTTP API (Digest
 //! authenticated) she allows Bob, who then gets an active NOTIFY with her note while her winfo
 //! says `approved`; she blocks Carol, whose subscription ends with `reason=rejected`; she
-//! politely blocks Dave, who sees only a closed document. Bad input gets a 4xx with a reason.
+//! politely blocks Dave, who sees only a closed document. Bob may not read or change Alice's
+//! list (403). Bad input gets a 4xx with a reason.
 
 use crate::harness::{Setup, TestServer, ANSWER};
 use crate::phone::Phone;
@@ -69,6 +70,17 @@ async fn alice_answers_her_pending_watchers_over_http() {
     assert_eq!(status, 200, "{list}");
     assert!(list.contains("\"watcher\":\"bob@example.com\""), "{list}");
     assert!(list.contains("\"status\":\"pending\""), "{list}");
+
+    // The same under an explicit path; another user's list is not Bob's to see.
+    let alices = "/api/v1/users/alice@example.com/presence/watchers";
+    let (status, list) = api(&server, "alice", "a-pw", "GET", alices, "").await;
+    assert_eq!(status, 200, "{list}");
+    assert!(list.contains("\"watcher\":\"bob@example.com\""), "{list}");
+    let (status, text) = api(&server, "bob", "b-pw", "GET", alices, "").await;
+    assert_eq!(status, 403, "{text}");
+    let as_bob = format!("{alices}/bob@example.com");
+    let (status, _) = api(&server, "bob", "b-pw", "PUT", &as_bob, "allow").await;
+    assert_eq!(status, 403);
 
     // Allow Bob: active, with the document; winfo says approved.
     let bob_path = format!("{WATCHERS}/bob@example.com");

@@ -1,0 +1,195 @@
+//! SUBSCRIBE for `presence` (RFC 3856 §6) and `presence.winfo` (RFC 3857 §5): the initial
+//! request (policy, acceptance, persistence, then `200` and the first NOTIFY) and the ones in
+//! the dialog (refresh, unsubscribe, RFC 6665 §4.2.1.2).
+
+use super::watch::{Watch, WatchKind, WinfoFeed};
+use super::{
+    accepts, instant_now, local_contact, source_of, store_failure, with_server_headers, Package,
+    State,
+};
+use parley_presence::policy::{Decision, Party};
+use parley_presence::winfo::WatcherEvent;
+use parley_sip::subscription::{Authorization, Subscription};
+use parley_sip::{HeaderName, Message, Peer, TransactionId};
+use parley_store::Address;
+
+impl State {
+    /// An initial SUBSCRIBE: policy, acceptance, persistence, then `200` and the first NOTIFY.
+    pub(super) async fn subscribe(
+        &mut self,
+        tx: TransactionId,
+        request: &Message,
+        peer: &Peer,
+        resource: Address,
+        watcher: Address,
+        package: Package,
+    ) {
+        let ctx = self.ctx.clone();
+        if !accepts(request, package.body_type()) {
+            let mut r = ctx.response(request, 406, "Not Acceptable");
+            r.headers.push(HeaderName::Accept, package.body_type());
+            return ctx.respond(tx, r).await;
+        }
+        let (kind, authorization) = match package {
+            Package::Presence => {
+                let decided = self.decide(&watcher, &resource).await;
+                let authorization = match decided.decision {
+                    Decision::Allow(_) => Authorization::Allow,
+                    Decision::Pending => Authorization::Pending,
+                    // A polite block is accepted but shows only a closed document (RFC 5025).
+                    Decision::Deny { polite: true } => Authorization::Allow,
+                    Decision::Deny { polite: false } => Authorization::Reject,
+                };
+                let kind = WatchKind::Presence {
+                    polite_block: decided.decision == (Decision::Deny { polite: true }),
+                    event: match decided.by_presentity {
+                        true => WatcherEvent::Approved,
+                        false => WatcherEvent::Subscribe,
+                    },
+                };
+                (kind, authorization)
+            }
+            Package::Winfo => {
+                let only_self = ctx.presence_policy.decide_winfo(
+                    Party::new(watcher.user(), watcher.domain()),
+                    Party::new(resource.user(), resource.domain()),
+                );
+                if only_self != Decision::Allow(parley_presence::policy::Visibility::Full) {
+                    let r = ctx.response(
+                        request,
+                        403,
+                        "Forbidden (only the user may watch their own watchers)",
+                    );
+                    return ctx.respond(tx, r).await;
+                }
+                (WatchKind::Winfo(WinfoFeed::default()), Authorization::Allow)
+            }
+        };
+        let local_tag = crate::context::new_tag();
+        let Some(local_target) = local_contact(&ctx, peer, &resource) else {
+            let r = ctx.response(request, 500, "Server Internal Error (no listener)");
+            return ctx.respond(tx, r).await;
+        };
+        let now = ctx.clock.now();
+        let accepted = Subscription::accept(
+            instant_now(),
+            now.as_unix_secs(),
+            request,
+            &self.settings().notifier,
+            &local_tag,
+            local_target,
+            peer.transport == parley_sip::Transport::Tls,
+            authorization,
+        );
+        let (sub, mut ok) = match accepted {
+            Ok(a) => a,
+            Err(refusal) => {
+                let mut r = *refusal;
+                with_server_headers(&ctx, &mut r);
+                return ctx.respond(tx, r).await;
+            }
+        };
+        let display_name = request
+            .from_header()
+            .ok()
+            .and_then(|f| f.display.map(|d| d.trim().trim_matches('"').to_owned()))
+            .filter(|d| !d.is_empty() && !d.chars().any(char::is_control));
+        let w = Watch {
+            id: format!("{:016x}", rand::random::<u64>()),
+            sub,
+            watcher,
+            resource: resource.clone(),
+            source: source_of(peer),
+            live_connection: true,
+            created_at: now,
+            display_name,
+            kind,
+        };
+        let record = w.to_store();
+        let limit = self.settings().max_subscriptions;
+        let persistent = w.sub.state() != parley_sip::subscription::State::Terminated;
+        if persistent {
+            let stored = ctx
+                .store(move |s| s.insert_subscription(&record, limit, now))
+                .await;
+            if let Err(e) = stored {
+                let r = match e {
+                    parley_store::StoreError::SubscriptionLimit { .. } => {
+                        ctx.response(request, 403, "Forbidden (too many subscriptions)")
+                    }
+                    e => store_failure(&ctx, request, &e),
+                };
+                return ctx.respond(tx, r).await;
+            }
+        }
+        with_server_headers(&ctx, &mut ok);
+        ctx.respond(tx, ok).await;
+        let presence = w.is_presence();
+        self.insert(w);
+        if presence {
+            self.winfo_changed(&resource);
+            self.track_bindings(&resource).await;
+        }
+    }
+
+    /// A SUBSCRIBE in an existing dialog: refresh or unsubscribe.
+    pub(super) async fn resubscribe(&mut self, tx: TransactionId, request: &Message, peer: &Peer) {
+        let ctx = self.ctx.clone();
+        let key = match (
+            request.call_id(),
+            request.to_header(),
+            request.from_header(),
+        ) {
+            (Ok(c), Ok(to), Ok(from)) => (
+                c.to_owned(),
+                to.tag().unwrap_or_default().to_owned(),
+                from.tag().unwrap_or_default().to_owned(),
+            ),
+            _ => {
+                let r = ctx.response(request, 400, "Bad Request");
+                return ctx.respond(tx, r).await;
+            }
+        };
+        let Some(id) = self.by_dialog.get(&key).cloned() else {
+            let r = ctx.response(request, 481, "Subscription Does Not Exist");
+            return ctx.respond(tx, r).await;
+        };
+        let config = self.settings().notifier.clone();
+        let now = ctx.clock.now();
+        let Some(w) = self.watches.get_mut(&id) else {
+            return;
+        };
+        let mut answer =
+            w.sub
+                .handle_subscribe(instant_now(), now.as_unix_secs(), request, &config);
+        if answer.status() == Some(200) {
+            w.source = source_of(peer);
+            w.live_connection = true;
+            // RFC 3857 §5.2: a SUBSCRIBE is answered with full state.
+            if let WatchKind::Winfo(feed) = &mut w.kind {
+                feed.notifier.forget_sent();
+            }
+            let record = w.to_store();
+            let live = w.sub.state() != parley_sip::subscription::State::Terminated;
+            let stored = ctx
+                .store(move |s| {
+                    if live {
+                        s.remove_subscription(&record.id)?;
+                        s.insert_subscription(&record, usize::MAX, now)
+                    } else {
+                        Ok(())
+                    }
+                })
+                .await;
+            if let Err(e) = stored {
+                answer = store_failure(&ctx, request, &e);
+            }
+            let resource = w.resource.clone();
+            if w.is_presence() {
+                self.winfo_changed(&resource);
+            }
+        }
+        with_server_headers(&ctx, &mut answer);
+        ctx.respond(tx, answer).await;
+    }
+}
