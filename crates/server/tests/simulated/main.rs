@@ -12,4 +12,5 @@ mod offline;
 mod presence_failing_watchers;
 mod presence_registration_expiry;
 mod presence_subscription_expiry;
+mod presence_winfo_bursts;
 mod registration;
