@@ -459,7 +459,10 @@ impl Run {
                         let mut pending = Vec::new();
                         for list in &doc.lists {
                             for watcher in &list.watchers {
-                                if watcher.status == WatcherStatus::Pending {
+                                if matches!(
+                                    watcher.status,
+                                    WatcherStatus::Pending | WatcherStatus::Waiting
+                                ) {
                                     let who = watcher.uri.strip_prefix("sip:");
                                     pending.push(who.unwrap_or(&watcher.uri).to_owned());
                                 }

@@ -59,6 +59,15 @@ impl State {
     /// allows or blocks them.
     pub(super) async fn reconsider(&mut self, presentity: &Address, watcher: &Address) {
         let decided = self.decide(watcher, presentity).await;
+        match decided.decision {
+            Decision::Allow(_) | Decision::Deny { polite: true } => {
+                self.end_waiting(presentity, watcher, WatcherEvent::Approved);
+            }
+            Decision::Deny { polite: false } => {
+                self.end_waiting(presentity, watcher, WatcherEvent::Rejected);
+            }
+            Decision::Pending => {}
+        }
         let ids: Vec<String> = self
             .by_resource
             .get(presentity)

@@ -18,7 +18,7 @@ use parley_presence::publish::Publications;
 use parley_presence::winfo::{WatcherEvent, WinfoNotifier};
 use parley_presence::Presence;
 use parley_presence::{EntityTag, EntityTagSource};
-use parley_sip::subscription::{NotifierAction, NotifierConfig, Subscription};
+use parley_sip::subscription::{NotifierAction, NotifierConfig, State as SubState, Subscription};
 use parley_sip::{HeaderName, Message, Peer, TransactionId, Uri};
 use parley_store::{Address, Timestamp};
 use std::collections::{HashMap, HashSet};
@@ -33,6 +33,7 @@ mod authorize;
 mod publish;
 mod registration;
 mod subscribe;
+mod waiting;
 pub mod watch;
 mod winfo;
 
@@ -230,6 +231,8 @@ struct State {
     winfo_of: HashMap<Address, HashSet<String>>,
     /// When the earliest binding of a watched presentity without publications expires.
     bindings: registration::BindingExpiry,
+    /// Watchers whose pending subscription lapsed, still waiting for an answer.
+    waiting: waiting::Waiting,
     outcomes: mpsc::Sender<Outcome>,
 }
 
@@ -249,6 +252,7 @@ pub async fn run(
         by_resource: HashMap::new(),
         winfo_of: HashMap::new(),
         bindings: registration::BindingExpiry::default(),
+        waiting: waiting::Waiting::default(),
         outcomes,
     };
     state.restore().await;
@@ -268,6 +272,7 @@ pub async fn run(
             .values()
             .filter_map(Publications::poll_timeout)
             .chain(state.bindings.poll_timeout())
+            .chain(state.waiting.poll_timeout())
             .min()
             .map(|at| {
                 let left = u64::try_from(at.saturating_sub(now_ms)).unwrap_or(0);
@@ -397,6 +402,7 @@ impl State {
                     let decision = self.decide(&s.watcher, &s.resource).await;
                     WatchKind::Presence {
                         polite_block: decision.decision == (Decision::Deny { polite: true }),
+                        lapsed: false,
                         event: match decision.by_presentity {
                             true => WatcherEvent::Approved,
                             false => WatcherEvent::Subscribe,
@@ -405,7 +411,7 @@ impl State {
                 }
                 Some(Package::Winfo) => WatchKind::Winfo(WinfoFeed {
                     notifier: WinfoNotifier::resume(s.winfo_version.saturating_add(1)),
-                    ended: Vec::new(),
+                    ..WinfoFeed::default()
                 }),
                 None => continue,
             };
@@ -505,14 +511,19 @@ impl State {
             if w.sub.poll_timeout().is_some_and(|t| t <= now) {
                 let before = w.sub.state();
                 w.sub.handle_timeout(now);
-                if w.is_presence() && w.sub.state() != before {
-                    touched.insert(w.resource.clone());
+                let after = w.sub.state();
+                if let WatchKind::Presence { lapsed, .. } = &mut w.kind {
+                    *lapsed = before == SubState::Pending && after == SubState::Terminated;
+                    if after != before {
+                        touched.insert(w.resource.clone());
+                    }
                 }
             }
         }
         for resource in touched {
             self.winfo_changed(&resource);
         }
+        self.give_up_waiting(now_ms);
     }
 
     async fn notify_outcome(&mut self, id: &str, code: u16) {

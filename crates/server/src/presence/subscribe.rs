@@ -42,6 +42,7 @@ impl State {
                 };
                 let kind = WatchKind::Presence {
                     polite_block: decided.decision == (Decision::Deny { polite: true }),
+                    lapsed: false,
                     event: match decided.by_presentity {
                         true => WatcherEvent::Approved,
                         false => WatcherEvent::Subscribe,
@@ -125,6 +126,11 @@ impl State {
         with_server_headers(&ctx, &mut ok);
         ctx.respond(tx, ok).await;
         let presence = w.is_presence();
+        if presence {
+            // RFC 3857 §4.7.1: a new subscription replaces the watcher's wait.
+            let watcher = w.watcher.clone();
+            self.end_waiting(&resource, &watcher, WatcherEvent::Giveup);
+        }
         self.insert(w);
         if presence {
             self.winfo_changed(&resource);

@@ -41,6 +41,9 @@ pub enum WatchKind {
         /// What made the subscription what it is, for watcher information (RFC 3857 §3.2.2):
         /// `subscribe`, or `approved` once the presentity allowed it.
         event: WatcherEvent,
+        /// Expired while pending: its watcher goes on waiting for the presentity's answer
+        /// (RFC 3857 §4.7.1, [`super::waiting`]).
+        lapsed: bool,
     },
     /// The watchers of `resource`, watched by the resource itself (RFC 3857).
     Winfo(WinfoFeed),
@@ -54,6 +57,9 @@ pub struct WinfoFeed {
     /// Watchers removed since the last document, with the event that ended them; reported
     /// once as `terminated` in the next partial document.
     pub ended: Vec<Watcher>,
+    /// A NOTIFY has been asked for and its document is not built yet: it will show every
+    /// change up to when it is built, so later changes need not ask again.
+    pub queued: bool,
 }
 
 impl Watch {
@@ -63,6 +69,7 @@ impl Watch {
             WatchKind::Presence {
                 polite_block,
                 event,
+                ..
             } => Some((polite_block, event)),
             WatchKind::Winfo(_) => None,
         }

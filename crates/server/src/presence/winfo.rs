@@ -15,15 +15,17 @@ use std::time::Instant;
 /// The watcher-information row of a presence subscription (RFC 3858 §4): its id is the
 /// subscription's, stable for its life.
 fn row(w: &Watch, now: Instant, now_secs: u64) -> Option<WatcherRow> {
-    let WatchKind::Presence { event, .. } = &w.kind else {
+    let WatchKind::Presence { event, lapsed, .. } = &w.kind else {
         return None;
     };
     let (status, event) = match w.sub.state() {
         SubState::Pending => (WatcherStatus::Pending, WatcherEvent::Subscribe),
         SubState::Active => (WatcherStatus::Active, *event),
+        // RFC 3857 §4.7.1: a pending subscription that times out moves to waiting.
+        SubState::Terminated if *lapsed => (WatcherStatus::Waiting, WatcherEvent::Timeout),
         SubState::Terminated => (WatcherStatus::Terminated, ended_by(w, now)),
     };
-    let live = status != WatcherStatus::Terminated;
+    let live = matches!(status, WatcherStatus::Pending | WatcherStatus::Active);
     Some(WatcherRow {
         id: w.id.clone(),
         uri: format!("sip:{}", w.watcher),
@@ -71,6 +73,7 @@ impl State {
         watches
             .into_iter()
             .filter_map(|w| row(w, now, now_secs))
+            .chain(self.waiting.rows(presentity).cloned())
             .collect()
     }
 
@@ -98,8 +101,9 @@ impl State {
             };
             let lists = self.watcher_list(presentity, &ended);
             if let Some(w) = self.watches.get_mut(&id) {
-                if let WatchKind::Winfo(feed) = &w.kind {
-                    if feed.notifier.has_changes(&lists) {
+                if let WatchKind::Winfo(feed) = &mut w.kind {
+                    if !feed.queued && feed.notifier.has_changes(&lists) {
+                        feed.queued = true;
                         w.sub.state_changed(now);
                     }
                 }
@@ -108,25 +112,44 @@ impl State {
     }
 
     /// The presence subscription `w` is gone: its winfo subscribers hear of it once, with the
-    /// event that ended it.
+    /// event that ended it; a pending one that lapsed leaves its watcher waiting instead.
     pub(super) fn watcher_left(&mut self, w: &Watch) {
         let now = instant_now();
         let now_secs = self.ctx.clock.now().as_unix_secs();
-        let Some(mut gone) = row(w, now, now_secs) else {
+        let Some(gone) = row(w, now, now_secs) else {
             return;
         };
-        if gone.status != WatcherStatus::Terminated {
-            gone.event = ended_by(w, now);
+        if matches!(w.kind, WatchKind::Presence { lapsed: true, .. }) {
+            return self.start_waiting(&w.resource, &w.watcher, gone);
         }
-        gone.status = WatcherStatus::Terminated;
-        gone.expiration = None;
-        for id in self.winfo_of.get(&w.resource).into_iter().flatten() {
+        let event = match gone.status {
+            WatcherStatus::Terminated => gone.event,
+            _ => ended_by(w, now),
+        };
+        self.report_ended(&w.resource, gone, event);
+        let resource = w.resource.clone();
+        self.winfo_changed(&resource);
+    }
+
+    /// Queues `row` as `terminated` with `event` for the next document of every winfo
+    /// subscriber of `presentity` (call [`Self::winfo_changed`] after).
+    pub(super) fn report_ended(
+        &mut self,
+        presentity: &Address,
+        row: WatcherRow,
+        event: WatcherEvent,
+    ) {
+        let gone = WatcherRow {
+            status: WatcherStatus::Terminated,
+            event,
+            expiration: None,
+            ..row
+        };
+        for id in self.winfo_of.get(presentity).into_iter().flatten() {
             if let Some(WatchKind::Winfo(feed)) = self.watches.get_mut(id).map(|w| &mut w.kind) {
                 feed.ended.push(gone.clone());
             }
         }
-        let resource = w.resource.clone();
-        self.winfo_changed(&resource);
     }
 
     /// The document for the NOTIFY the winfo subscription `id` is sending: full the first
@@ -150,6 +173,7 @@ impl State {
             return None;
         };
         feed.ended.clear();
+        feed.queued = false;
         let doc = match feed.notifier.has_sent() {
             true => feed
                 .notifier

@@ -13,4 +13,5 @@ mod presence_failing_watchers;
 mod presence_registration_expiry;
 mod presence_subscription_expiry;
 mod presence_winfo_bursts;
+mod presence_winfo_waiting;
 mod registration;
