@@ -28,6 +28,7 @@ mod presence_tcp;
 mod presence_util;
 mod presence_watch;
 mod presence_winfo;
+mod presence_winfo_restart;
 mod publish;
 mod random_datagrams;
 mod registrar;
