@@ -83,12 +83,33 @@ async fn subscribe_to(
     accept: &str,
     expires: u32,
 ) -> (Watching, Message) {
+    subscribe_named(watcher, None, to, event, accept, expires).await
+}
+
+/// Subscribes `watcher` to `to`'s presence with `display` as the display name of its From.
+pub async fn subscribe_as(watcher: &mut Phone, display: &str, to: &str) -> (Watching, Message) {
+    let pidf = "application/pidf+xml";
+    subscribe_named(watcher, Some(display), to, "presence", pidf, 600).await
+}
+
+async fn subscribe_named(
+    watcher: &mut Phone,
+    display: Option<&str>,
+    to: &str,
+    event: &str,
+    accept: &str,
+    expires: u32,
+) -> (Watching, Message) {
     let headers = format!("Event: {event}\r\nAccept: {accept}\r\nExpires: {expires}\r\n");
-    let mut text = watcher.request_text("SUBSCRIBE", to, &headers, "", None);
+    let named = |text: String| match display {
+        Some(d) => text.replacen("\r\nFrom: <", &format!("\r\nFrom: \"{d}\" <"), 1),
+        None => text,
+    };
+    let mut text = named(watcher.request_text("SUBSCRIBE", to, &headers, "", None));
     let mut ok = watcher.transact(&text).await;
     if ok.status() == Some(407) {
         let creds = watcher.credentials(&ok, "SUBSCRIBE", &format!("sip:{to}"));
-        text = watcher.request_text("SUBSCRIBE", to, &headers, "", Some(&creds));
+        text = named(watcher.request_text("SUBSCRIBE", to, &headers, "", Some(&creds)));
         ok = watcher.transact(&text).await;
     }
     assert_eq!(ok.status(), Some(200), "{ok:?}");

@@ -1,15 +1,15 @@
 //! Alice watches who watches her (`presence.winfo`, RFC 3857, RFC 3858). Her first NOTIFY
 //! carries the full list at version 0 (Bob, active, with how long he has been subscribed);
-//! when Carol subscribes and Bob leaves she gets partial documents with versions 1 and 2 that
-//! name only them; refreshing her subscription brings the full list again, version 3. Nobody
+//! when Carol ("Carol Cooper") subscribes and Bob leaves she gets partial documents with
+//! versions 1 and 2 that name only them; refreshing her subscription brings the full list again, version 3. Nobody
 //! else may see her watchers (403), and a SUBSCRIBE that does not accept watcherinfo
 //! documents gets 406.
 
 use crate::harness::{Setup, TestServer, ANSWER};
 use crate::phone::Phone;
 use crate::presence_util::{
-    header, next_notify, next_notify_of, resubscribe, rows, subscribe, subscribe_winfo,
-    try_subscribe, winfo, WATCHERINFO_TYPE,
+    header, next_notify, next_notify_of, resubscribe, rows, subscribe, subscribe_as,
+    subscribe_winfo, try_subscribe, winfo, WATCHERINFO_TYPE,
 };
 use parley_presence::winfo::DocState;
 use parley_sip::HeaderName;
@@ -46,7 +46,7 @@ async fn alice_sees_her_watchers_come_and_go() {
     );
     assert!(doc.lists[0].watchers[0].duration_subscribed.is_some());
 
-    subscribe(&mut carol, "alice@example.com", 600).await;
+    subscribe_as(&mut carol, "Carol Cooper", "alice@example.com").await;
     next_notify(&mut carol, ANSWER)
         .await
         .expect("Carol's NOTIFY");
@@ -59,6 +59,10 @@ async fn alice_sees_her_watchers_come_and_go() {
     assert_eq!(
         rows(&doc),
         [("sip:carol@example.com".to_owned(), "active", "subscribe")]
+    );
+    assert_eq!(
+        doc.lists[0].watchers[0].display_name.as_deref(),
+        Some("Carol Cooper")
     );
 
     let ok = resubscribe(&mut bob, &mut bobs, 0).await;
