@@ -1,15 +1,22 @@
-//! The presence server (RFC 3856, RFC 3903): PUBLISH to one of our users is handled here,
-//! not forwarded.
+//! The presence server (RFC 3856, RFC 3903, RFC 6665): PUBLISH and SUBSCRIBE for one of our
+//! users are handled here, not forwarded; so are SUBSCRIBEs to a user's watcher information
+//! (RFC 3857, RFC 3858).
 //!
 //! One task owns the presence state of every presentity ([`run`]): the publications of each
-//! (a `parley_presence::Publications`, loaded from the store on first use). PUBLISHes are
-//! applied one at a time, in arrival order; each change is committed to the
-//! `PublicationStore` before the `200` (with `SIP-ETag` and `Expires`) is sent.
+//! (a `parley_presence::Publications`, loaded from the store on first use), the subscriptions
+//! (presence and winfo), the binding and waiting-watcher timers. Everything that changes that
+//! state is a [`PresenceJob`] handled in arrival order; each change is committed to the store
+//! before it is acknowledged.
 //!
-//! Answers: `403` when the authenticated sender is not the presentity, `415` (with `Accept`)
-//! for a body other than `application/pidf+xml`, `400` with the parser's reason for a PIDF
-//! that does not parse, `412` for an unknown or expired `SIP-If-Match`, `423` with
-//! `Min-Expires`; `Expires: 0` removes the publication.
+//! - `publish`: PUBLISH (`403` unless from the presentity, `415`, `400` with
+//!   the parser's reason, `412`, `423`; `Expires: 0` removes).
+//! - `subscribe`: SUBSCRIBE for both packages (`406` when `Accept` excludes the body type,
+//!   `403` for another user's winfo), refresh and unsubscribe.
+//! - `authorize`: who may watch whom, from the stored decisions through the `presence`
+//!   crate's `PolicyEngine`; a changed decision acts at once.
+//! - `winfo`, `waiting`: the watcher-information documents and the waiting state.
+//! - `registration`: a timer at the earliest binding expiry of watched presentities.
+//! - [`api`]: the presentity's HTTP API to answer watchers.
 
 use crate::context::ServerContext;
 use parley_presence::policy::Decision;

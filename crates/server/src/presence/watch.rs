@@ -42,7 +42,7 @@ pub enum WatchKind {
         /// `subscribe`, or `approved` once the presentity allowed it.
         event: WatcherEvent,
         /// Expired while pending: its watcher goes on waiting for the presentity's answer
-        /// (RFC 3857 §4.7.1, [`super::waiting`]).
+        /// (RFC 3857 §4.7.1; see the `waiting` module).
         lapsed: bool,
     },
     /// The watchers of `resource`, watched by the resource itself (RFC 3857).
