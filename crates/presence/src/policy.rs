@@ -1,7 +1,8 @@
 //! Who may watch whom, and what they may see: the one place where subscription authorization is
-//! decided (issue 4). The server asks [`PolicyEngine::decide`] for every new or refreshed
-//! presence subscription and after every change of the inputs (an authorization stored through
-//! winfo, a pres-rules document changed over XCAP).
+//! decided (issue 4). The server asks [`PolicyEngine::decide`] for every new presence
+//! subscription, for every subscription restored after a restart, and after every change of the
+//! inputs (an authorization the presentity stored through the server's watcher API, later a
+//! pres-rules document changed over XCAP).
 //!
 //! The inputs, in order of precedence:
 //! 1. a user always sees themself in full;
