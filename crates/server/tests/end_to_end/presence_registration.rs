@@ -1,5 +1,6 @@
 //! A user who registers but never publishes appears `open` to watchers: the watcher first
-//! sees `closed` (nothing known), then, when the presentity registers, a NOTIFY with `open`.
+//! sees `closed` (nothing known), then, when the presentity registers, a NOTIFY with `open`,
+//! and when they unregister, `closed` again.
 
 use crate::harness::{Setup, TestServer, ANSWER};
 use crate::phone::Phone;
@@ -22,4 +23,10 @@ async fn registering_makes_a_silent_user_open() {
         .await
         .expect("a NOTIFY for the registration");
     assert!(body(&n).contains("open"), "{}", body(&n));
+
+    assert_eq!(alice.register(Some(0)).await.status(), Some(200));
+    let n = next_notify(&mut bob, ANSWER * 2)
+        .await
+        .expect("a NOTIFY for the removal");
+    assert!(body(&n).contains("<basic>closed</basic>"), "{}", body(&n));
 }
