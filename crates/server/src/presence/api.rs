@@ -118,7 +118,7 @@ async fn caller(
 ) -> Result<Address, Response> {
     let now = api.ctx.clock.now().as_unix_secs();
     let target = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-    let realm_default = realm_for(&api.ctx, headers);
+    let mut realm_challenged = realm_for(&api.ctx, headers);
     let values: Vec<&str> = headers
         .get_all(header::AUTHORIZATION)
         .iter()
@@ -136,6 +136,8 @@ async fn caller(
     let mut stale = false;
     if let Some(creds) = creds {
         let realm = creds.realm.clone().into_owned();
+        // A client that knows its realm is challenged in it again (a stale nonce, a typo).
+        realm_challenged.clone_from(&realm);
         let name = creds.username.as_ref();
         let claimed = match name.contains('@') {
             true => Address::parse(name).ok(),
@@ -186,7 +188,7 @@ async fn caller(
     for value in api
         .digest
         .authenticator
-        .challenge(&realm_default, now, stale)
+        .challenge(&realm_challenged, now, stale)
     {
         if let Ok(v) = value.parse() {
             r.headers_mut().append(header::WWW_AUTHENTICATE, v);
