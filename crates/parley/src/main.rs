@@ -73,8 +73,8 @@ struct ServeArgs {
     #[arg(long, value_name = "FILTER")]
     log_level: Option<String>,
     /// Digest authentication of REGISTER and of requests from local users [default: on].
-    /// `off` lets anyone register and send as anyone: for benchmarks only (a warning is
-    /// logged at start).
+    /// `off` lets anyone register and send as anyone, with no accounts (every address at
+    /// a served domain is a user): for benchmarks only (a warning is logged at start).
     #[arg(long, value_name = "on|off")]
     auth: Option<Switch>,
 }

@@ -52,8 +52,9 @@ pub struct FederationSettings {
 /// Digest authentication of REGISTER (`401`) and of requests from our users (`407`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthSettings {
-    /// Off only for benchmarks: anyone can then register as anyone. The server logs a
-    /// warning at start when it is off.
+    /// Off only for benchmarks: anyone can then register as anyone, and every address at
+    /// our domains is a user (no accounts needed). The server logs a warning at start when
+    /// it is off.
     pub enabled: bool,
     /// How long a nonce stays fresh; older ones get a new challenge with `stale=true`.
     pub nonce_lifetime: Duration,

@@ -93,6 +93,18 @@ impl ServerContext {
         blocking(&self.store, f).await
     }
 
+    /// Whether `aor` is a user of ours. With authentication off there are no accounts to
+    /// check a password against, so every address at our domains is a user, as on a
+    /// registrar without authentication: anyone may register, publish or be messaged there
+    /// (the harness of `bench/run` uses fresh names on every run).
+    pub async fn is_user(&self, aor: &parley_store::Address) -> Result<bool, StoreError> {
+        if self.auth.is_none() {
+            return Ok(true);
+        }
+        let key = aor.clone();
+        self.store(move |s| s.user(&key)).await.map(|u| u.is_some())
+    }
+
     /// The listener to send over `transport` from (and name in Via). A TLS request without
     /// a TLS listener names the TCP one: replies come back on the connection anyway.
     pub fn listener(&self, transport: Transport) -> Option<(Transport, SocketAddr)> {

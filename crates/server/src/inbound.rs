@@ -103,14 +103,8 @@ async fn register(ctx: &Arc<ServerContext>, tx: TransactionId, request: Message,
         Some(auth) => authenticate(ctx, auth, &request, Challenger::Registrar, &aor)
             .await
             .err(),
-        None => {
-            let key = aor.clone();
-            match ctx.store(move |s| s.user(&key)).await {
-                Ok(Some(_)) => None,
-                Ok(None) => Some(ctx.response(&request, 404, "Not Found")),
-                Err(e) => Some(store_failure(ctx, &request, &e)),
-            }
-        }
+        // Without authentication every address at our domains is a user (`is_user`).
+        None => None,
     };
     if let Some(r) = refusal {
         return ctx.respond(tx, r).await;
@@ -332,14 +326,16 @@ async fn route_to_user(
         }
     }
     let (key, now) = (aor.clone(), ctx.clock.now());
+    let open = ctx.auth.is_none();
     let found = ctx
         .store(move |s| {
-            let user = s.user(&key)?;
-            let bindings = match user {
-                Some(_) => s.live_bindings(&key, now)?,
-                None => Vec::new(),
+            // Without authentication every address at our domains is a user (`is_user`).
+            let known = open || s.user(&key)?.is_some();
+            let bindings = match known {
+                true => s.live_bindings(&key, now)?,
+                false => Vec::new(),
             };
-            Ok((user.is_some(), bindings))
+            Ok((known, bindings))
         })
         .await;
     let bindings = match found {
@@ -388,10 +384,9 @@ async fn publish(
             "Forbidden (only the presentity may publish its state)",
         ));
     }
-    let key = aor.clone();
-    match ctx.store(move |s| s.user(&key)).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return Some(ctx.response(&request, 404, "Not Found")),
+    match ctx.is_user(&aor).await {
+        Ok(true) => {}
+        Ok(false) => return Some(ctx.response(&request, 404, "Not Found")),
         Err(e) => return Some(store_failure(ctx, &request, &e)),
     }
     let job = crate::presence::PresenceJob::Publish {
@@ -437,10 +432,9 @@ async fn subscribe(
     let Some(watcher) = watcher else {
         return Some(ctx.response(&request, 400, "Bad Request (From is not a SIP address)"));
     };
-    let key = aor.clone();
-    match ctx.store(move |s| s.user(&key)).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return Some(ctx.response(&request, 404, "Not Found")),
+    match ctx.is_user(&aor).await {
+        Ok(true) => {}
+        Ok(false) => return Some(ctx.response(&request, 404, "Not Found")),
         Err(e) => return Some(store_failure(ctx, &request, &e)),
     }
     let job = crate::presence::PresenceJob::Subscribe {
