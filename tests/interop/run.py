@@ -771,14 +771,15 @@ class Interop:
             for p in publishers:
                 p.stop()
 
-    def check_presence_restart(self, watch_kinds):
-        """ivy (pjsua2) publishes, jack (pjsua2) and kim (`watch_kinds[1]`, if any) watch over
-        UDP; the server is killed (SIGKILL) and started again; the next change still reaches
-        every watcher, on the subscription made before (no watcher ends or re-subscribes)."""
-        users = ["jack", "kim"]
-        pub = Agent("pjsua", "ivy", self.server, "udp", self.work, publish=True)
-        watchers = [(Agent(kind, user, self.server, "udp", self.work, watch=["ivy"]), kind)
-                    for kind, user in zip(watch_kinds, users)]
+    def check_presence_restart(self, watching, transport):
+        """ivy (pjsua2) publishes, each (client, user) of `watching` watches; the server is
+        killed (SIGKILL) and started again; the next changes still reach every watcher, on
+        the subscription made before (no watcher ends or re-subscribes). Over TCP the
+        connections die with the server: the NOTIFYs must go over new ones to the watchers'
+        contacts."""
+        pub = Agent("pjsua", "ivy", self.server, transport, self.work, publish=True)
+        watchers = [(Agent(kind, user, self.server, transport, self.work, watch=["ivy"]), kind)
+                    for kind, user in watching]
         try:
             pub.registered()
             for w, _ in watchers:
@@ -870,7 +871,10 @@ class Interop:
                                 extra=["-au", "kim", "-ap", password("kim"),
                                        "-auth_uri", aor("liam")])
         states = re.findall(r"^(\w+): NOTIFY Subscription-State: *(\S+)", out, re.M)
-        if status != 0 or [s for s, _ in states] != ["subscribe", "refresh", "unsubscribe"]:
+        answers = re.findall(r"^(\w+): 200, Expires (\d+), Contact <", out, re.M)
+        steps = ["subscribe", "refresh", "unsubscribe"]
+        if (status != 0 or [s for s, _ in states] != steps
+                or [(s, e) for s, e in answers] != list(zip(steps, ["60", "60", "0"]))):
             raise Failure(f"sipp exit {status}:\n{tail(out)}")
         self.notes.append("; ".join(f"{step}: {state}" for step, state in states))
 
@@ -1073,7 +1077,8 @@ def main():
             ("presence: sipp PUBLISH entity-tag life cycle (publish_etag.xml)", t.check_sipp_publish_etag),
             ("presence: sipp SUBSCRIBE, refresh, unsubscribe (subscribe_refresh.xml)", t.check_sipp_subscribe_refresh),
             ("presence: 100 PUBLISHes from sipp reach a pjsua2 watcher as a few NOTIFYs", t.check_publish_burst),
-            ("presence: pjsua2 and baresip watchers keep seeing changes across a server kill and restart", t.check_presence_restart, ["pjsua", "baresip"]),
+            ("presence: pjsua2 and baresip watchers keep seeing changes across a server kill and restart (UDP)", t.check_presence_restart, [("pjsua", "jack"), ("baresip", "kim")], "udp"),
+            ("presence: a baresip watcher keeps seeing changes across a server kill and restart (TCP)", t.check_presence_restart, [("baresip", "kim")], "tcp"),
             ("MESSAGEs to signed-out users are stored (202)", t.check_offline_stored),
             ("the server restarts on the same data (SIGTERM, start)", t.check_restart),
             ("a stored message reaches pjsua2 at sign-in after the restart", t.check_offline_delivered, "pjsua", "carol"),
