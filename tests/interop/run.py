@@ -809,6 +809,12 @@ class Interop:
             for agent in [pub] + [w for w, _ in watchers]:
                 if agent.finish() != 0:
                     raise Failure(f"{agent.name} saw {agent.seen}")
+            # The publication survived too: the publisher's next PUBLISH (SIP-If-Match with
+            # the tag from before the kill) was not refused with 412 (pjsua2 would then have
+            # published afresh, and the watchers would not have noticed).
+            refused = re.findall(r"^SIP/2\.0 412 .*", read(pub.log_path), re.M)
+            if refused:
+                raise Failure(f"{pub.name} got {refused}: its publication was lost")
         finally:
             kill(pub.proc)
             for w, _ in watchers:
