@@ -58,7 +58,7 @@ Presence (baresip's `presence` module, 1.0.0), and what it cannot do:
   `<basic>unknown</basic>` (not a PIDF basic value, so a server answers 400); the driver
   then sets `online` at once, which publishes `open`.
 - --watch USER writes USER to `contacts` with `;presence=p2p`, so the module SUBSCRIBEs
-  (Event: presence) to it. baresip reads a NOTIFY with three regular expressions: `<basic>`
+  (Event: presence) to it. baresip reads a NOTIFY with four regular expressions: `<basic>`
   open or closed, `<rpid:away/>` (shown Offline), `<rpid:busy/>` and `<rpid:on-the-phone/>`
   (shown Busy); nothing else, so it never shows a note, and it shows Online, Offline, Busy
   or Unknown. Every NOTIFY that baresip answered 200 gives a "presence" event with the
