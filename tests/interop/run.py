@@ -226,7 +226,7 @@ class Agent:
             "--timeout", str(WAIT), "--stdin", "--expect", str(expect),
             "--log", os.path.join(work, tag + ".log"),
         ]
-        self.log_path = os.path.join(work, tag + ".log")
+        self.log_path = args[-1]  # the client's own log: pjsua's, or baresip's SIP trace
         if not register:
             args.append("--no-register")
         if publish:
@@ -306,10 +306,10 @@ class Agent:
                               f"{timeout} s; saw {shown}{self.stderr()}")
             try:
                 ev = self.wait("presence", timeout=left)
-            except Failure as e:
+            except Failure as failure:
                 shown = [e for e in self.seen if e["event"] == "presence"]
                 raise Failure(f"{self.name}: no presence of {aor(who)} with {want}; "
-                              f"saw {shown}\n  {e}")
+                              f"saw {shown}\n  {failure}")
             if (ev.get("uri") == f"sip:{aor(who)}" and ev.get("t", 0) >= since
                     and all(ev.get(k) == v for k, v in want.items())):
                 return ev
