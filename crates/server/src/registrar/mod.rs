@@ -13,6 +13,7 @@
 //! Bindings stop counting when they expire (every read filters by time), and a periodic
 //! task deletes them ([`purge`]).
 
+pub mod flows;
 pub mod rules;
 
 use crate::context::ServerContext;
@@ -175,7 +176,7 @@ async fn apply(
         }
     };
     let bindings = if changes.is_empty() {
-        existing
+        existing.clone()
     } else {
         let key = aor.clone();
         match ctx
@@ -190,6 +191,8 @@ async fn apply(
         }
     };
     tracing::debug!(%aor, bindings = bindings.len(), remote = %peer.remote, "registered");
+    // Before the 200: a client that has it may be sent requests over its new connection.
+    ctx.flows.registered(aor, peer, &existing, &bindings);
     let mut ok = ctx.response(request, 200, "OK");
     for b in &bindings {
         ok.headers.push(HeaderName::Contact, contact_value(b, now));
@@ -226,6 +229,7 @@ pub async fn purge(ctx: Arc<ServerContext>, shutdown: impl Future<Output = ()>) 
             () = &mut shutdown => break,
             _ = tick.tick() => {
                 let now = ctx.clock.now();
+                ctx.flows.purge(now);
                 match ctx.store(move |s| s.purge_expired_bindings(now)).await {
                     Ok(gone) if !gone.is_empty() => tracing::debug!(count = gone.len(), "expired bindings deleted"),
                     Ok(_) => {}
