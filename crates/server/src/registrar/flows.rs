@@ -5,12 +5,16 @@
 //! A user agent that follows RFC 5626 (pjsua2 over TCP, for one) puts in its Contact the
 //! port of its own outgoing connection with `;ob`: nothing listens there, and the only way
 //! to reach it is a connection it opened. When that connection dies (the server restarted,
-//! a NAT binding expired), the user agent registers again over a new one, usually with a
-//! new contact URI but the same `+sip.instance` and `reg-id`: the same flow identity
-//! (§4.5). So a contact URI maps to the registration it belongs to, an instance's former
-//! contact URIs included (read from the bindings the registrar had when the new REGISTER
-//! arrived, stored ones included, so this survives a restart as long as the old binding
-//! has not expired), and the registration to the connection its last REGISTER came over.
+//! a NAT binding expired), the user agent registers again over a new one (§4.5), with a
+//! new contact URI (the new connection's port) and the same REGISTER Call-ID (RFC 3261
+//! §10.2: one per boot cycle). pjsua2 2.15 also removes the old contact in that REGISTER,
+//! and drops `+sip.instance`/`reg-id` from the new one when the registrar did not answer
+//! `Require: outbound`. So a user agent is known by its address of record and REGISTER
+//! Call-ID; each contact URI it has had maps to it (its former ones read from the bindings
+//! the registrar had when the new REGISTER arrived, stored ones included, so this survives
+//! a restart), and it maps to the connection its last REGISTER came over. A URI whose user
+//! agent has no open connection may still be reached through another registration of the
+//! same `+sip.instance` (a user agent that rebooted keeps its instance, not its Call-ID).
 //!
 //! Held in memory only: connections do not outlive the process. Connection ids are never
 //! reused within a process, and a flow counts only while the transaction user has not
@@ -29,18 +33,9 @@ use tokio::sync::watch;
 /// may bring a new one; the oldest are forgotten first).
 const FORMER_CONTACTS: usize = 16;
 
-/// What identifies a registration (RFC 5626 §6): its instance and `reg-id` when it has an
-/// instance, else its contact URI.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Identity {
-    Instance {
-        instance: String,
-        reg_id: Option<u32>,
-    },
-    Contact(String),
-}
-
-/// One registration of an address of record.
+/// One user agent's registrations of an address of record: the bindings of one REGISTER
+/// Call-ID, which a user agent keeps for all its REGISTERs until it reboots (RFC 3261
+/// §10.2, and the ordering of §10.3 step 7).
 #[derive(Debug)]
 struct Registration {
     /// The connection its last REGISTER came over, if that was a connection.
@@ -49,15 +44,18 @@ struct Registration {
     expires_at: Timestamp,
     /// The contact URI keys that name it, current and former.
     contacts: VecDeque<String>,
+    /// The `+sip.instance` values of its bindings (RFC 5626 §4.1).
+    instances: Vec<String>,
 }
 
 #[derive(Debug, Default)]
 struct Table {
     /// Connections requests have arrived on and that have not closed, with their peer.
     live: HashMap<ConnectionId, SocketAddr>,
-    /// Contact URI key → the registration it names.
-    contacts: HashMap<String, (Address, Identity)>,
-    registrations: HashMap<Address, HashMap<Identity, Registration>>,
+    /// Contact URI key → the registration it names (address of record, Call-ID).
+    contacts: HashMap<String, (Address, String)>,
+    /// By address of record, then Call-ID.
+    registrations: HashMap<Address, HashMap<String, Registration>>,
 }
 
 /// The flows of the registered contacts; shared by the tasks through the server context.
@@ -103,16 +101,6 @@ fn key_of(contact: &str) -> Option<String> {
     contact_key(&Uri::parse(contact).ok()?)
 }
 
-fn identity(binding: &Binding) -> Option<Identity> {
-    Some(match &binding.instance_id {
-        Some(instance) => Identity::Instance {
-            instance: instance.clone(),
-            reg_id: binding.reg_id,
-        },
-        None => Identity::Contact(key_of(&binding.contact)?),
-    })
-}
-
 impl Flows {
     fn table(&self) -> std::sync::MutexGuard<'_, Table> {
         // A panic while holding the lock leaves the table as consistent as any update.
@@ -137,10 +125,11 @@ impl Flows {
     }
 
     /// A REGISTER from `peer` for `aor` succeeded: `before` are the bindings it found,
-    /// `after` those it left. The bindings it made or refreshed now use `peer`'s connection
-    /// (if it came over one); the contact URIs of `before` name their registration still
-    /// when it is in `after` (an instance that moved to a new contact URI); registrations
-    /// gone from `after` are forgotten.
+    /// `after` those it left. The user agent of the bindings it made or refreshed (their
+    /// Call-ID) is now reached over `peer`'s connection, if it came over one; the contact
+    /// URIs of `before` still name their user agent while it has bindings in `after` (a
+    /// user agent that moved to a new contact URI, removing the old one or not); user
+    /// agents gone from `after` are forgotten.
     pub fn registered(&self, aor: &Address, peer: &Peer, before: &[Binding], after: &[Binding]) {
         let flow = peer.connection.filter(|_| peer.transport.is_reliable());
         let mut table = self.table();
@@ -150,23 +139,27 @@ impl Flows {
             ..
         } = &mut *table;
         let mut previous = registrations.remove(aor).unwrap_or_default();
-        let mut current: HashMap<Identity, Registration> = HashMap::new();
+        let mut current: HashMap<String, Registration> = HashMap::new();
         for b in after {
-            let Some(id) = identity(b) else {
-                continue;
-            };
+            let id = &b.call_id;
             let from_peer = b.source.as_ref().is_some_and(|s| {
                 s.connection_id == peer.connection.map(|c| c.0) && s.address == peer.remote
             });
             let entry = current.entry(id.clone()).or_insert_with(|| {
-                let old = previous.remove(&id);
+                let old = previous.remove(id);
                 Registration {
                     flow: old.as_ref().and_then(|r| r.flow),
                     expires_at: b.expires_at,
                     contacts: old.map(|r| r.contacts).unwrap_or_default(),
+                    instances: Vec::new(),
                 }
             });
             entry.expires_at = entry.expires_at.max(b.expires_at);
+            if let Some(instance) = &b.instance_id {
+                if !entry.instances.contains(instance) {
+                    entry.instances.push(instance.clone());
+                }
+            }
             if let (true, Some(connection)) = (from_peer, flow) {
                 entry.flow = Some(Flow {
                     connection,
@@ -177,21 +170,21 @@ impl Flows {
         }
         // Every contact URI, current or former, names its registration.
         for b in after.iter().chain(before) {
-            let (Some(id), Some(key)) = (identity(b), key_of(&b.contact)) else {
+            let (id, Some(key)) = (&b.call_id, key_of(&b.contact)) else {
                 continue;
             };
-            let Some(entry) = current.get_mut(&id) else {
+            let Some(entry) = current.get_mut(id) else {
                 continue;
             };
             if !entry.contacts.contains(&key) {
                 entry.contacts.push_back(key.clone());
                 if entry.contacts.len() > FORMER_CONTACTS {
                     if let Some(oldest) = entry.contacts.pop_front() {
-                        forget_contact(contacts, &oldest, aor, &id);
+                        forget_contact(contacts, &oldest, aor, id);
                     }
                 }
             }
-            contacts.insert(key, (aor.clone(), id));
+            contacts.insert(key, (aor.clone(), id.clone()));
         }
         for (id, gone) in previous {
             for key in &gone.contacts {
@@ -229,7 +222,7 @@ impl Flows {
 
     /// The open connection that reaches the user agent behind `uri` at `now`: the flow of
     /// the registration `uri` names (RFC 5626 §6), else one of another registration of the
-    /// same instance (§5.3.2: "some valid flow to the appropriate UA instance").
+    /// same `+sip.instance` (§5.3.2: "some valid flow to the appropriate UA instance").
     pub fn flow_for(&self, uri: &Uri, now: Timestamp) -> Option<(ConnectionId, Transport)> {
         let key = contact_key(uri)?;
         let table = self.table();
@@ -239,16 +232,11 @@ impl Flows {
             r.flow
                 .filter(|f| r.expires_at > now && table.live.get(&f.connection) == Some(&f.remote))
         };
-        let flow = regs.get(id).and_then(usable).or_else(|| {
-            match id {
-            Identity::Instance { instance, .. } => regs
-                .iter()
-                .filter(|(other, _)| {
-                    matches!(other, Identity::Instance { instance: i, .. } if i == instance)
-                })
-                .find_map(|(_, r)| usable(r)),
-            Identity::Contact(_) => None,
-        }
+        let named = regs.get(id)?;
+        let flow = usable(named).or_else(|| {
+            regs.values()
+                .filter(|r| r.instances.iter().any(|i| named.instances.contains(i)))
+                .find_map(usable)
         })?;
         Some((flow.connection, flow.transport))
     }
@@ -276,10 +264,10 @@ impl Flows {
 }
 
 fn forget_contact(
-    contacts: &mut HashMap<String, (Address, Identity)>,
+    contacts: &mut HashMap<String, (Address, String)>,
     key: &str,
     aor: &Address,
-    id: &Identity,
+    id: &str,
 ) {
     if contacts.get(key).is_some_and(|(a, i)| a == aor && i == id) {
         contacts.remove(key);

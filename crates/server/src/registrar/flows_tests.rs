@@ -18,15 +18,15 @@ fn peer(connection: u64, remote: &str) -> Peer {
     }
 }
 
-/// A binding made by a REGISTER from `from`, with pjsua2's instance and `reg-id` 1 when
-/// `instance` is given.
-fn binding(contact: &str, instance: Option<&str>, from: &Peer) -> Binding {
+/// A binding made by a REGISTER with `call_id` from `from`, with an instance and `reg-id` 1
+/// when `instance` is given.
+fn binding(contact: &str, instance: Option<&str>, call_id: &str, from: &Peer) -> Binding {
     Binding {
         aor: aor(),
         contact: contact.into(),
         q: None,
         expires_at: at(1_000),
-        call_id: "c".into(),
+        call_id: call_id.into(),
         cseq: 1,
         instance_id: instance.map(str::to_owned),
         reg_id: instance.map(|_| 1),
@@ -53,7 +53,7 @@ fn a_contact_is_reached_over_the_connection_it_registered_on() {
     let flows = Flows::default();
     let p = peer(7, "127.0.0.1:41559");
     flows.connection_seen(ConnectionId(7), p.remote);
-    flows.registered(&aor(), &p, &[], &[binding(OLD, None, &p)]);
+    flows.registered(&aor(), &p, &[], &[binding(OLD, None, "ua", &p)]);
     // The same URI written differently (RFC 3261 §19.1.4) matches.
     let same = uri("sip:jack@127.0.0.1:41559;ob;transport=tcp");
     assert_eq!(
@@ -71,33 +71,55 @@ fn a_contact_is_reached_over_the_connection_it_registered_on() {
 }
 
 #[test]
-fn an_instance_that_moved_to_a_new_contact_is_reached_at_its_old_one() {
+fn a_user_agent_that_moved_to_a_new_contact_is_reached_at_its_old_one() {
     let flows = Flows::default();
-    // After a restart: the stored binding names a connection of the old process (the same
-    // id as a live one of this process, from another peer), the new REGISTER comes over a
-    // new connection with a new contact URI and the same instance.
+    // After a restart, as pjsua2 does it: the stored binding names a connection of the old
+    // process (the same id as a live one of this process, from another peer); the new
+    // REGISTER, with the same Call-ID, comes over a new connection, removes the old contact
+    // and adds a new one (without the instance: the registrar did not require outbound).
     let old = peer(3, "127.0.0.1:41559");
     let new = peer(3, "127.0.0.1:41600");
     flows.connection_seen(ConnectionId(3), new.remote);
-    let stored = binding(OLD, Some(INSTANCE), &old);
-    let fresh = binding(NEW, Some(INSTANCE), &new);
-    let before = vec![stored.clone()];
-    flows.registered(&aor(), &new, &before, &[stored, fresh]);
+    let before = [binding(OLD, Some(INSTANCE), "ua", &old)];
+    flows.registered(&aor(), &new, &before, &[binding(NEW, None, "ua", &new)]);
     let want = Some((ConnectionId(3), Transport::Tcp));
     assert_eq!(flows.flow_for(&uri(OLD), at(10)), want);
     assert_eq!(flows.flow_for(&uri(NEW), at(10)), want);
 }
 
 #[test]
+fn a_rebooted_instance_is_reached_at_a_contact_of_before() {
+    let flows = Flows::default();
+    // A new Call-ID (the user agent restarted) with the same instance; the old binding
+    // stays until it expires.
+    let old = peer(1, "127.0.0.1:41559");
+    let new = peer(2, "127.0.0.1:41600");
+    flows.connection_seen(ConnectionId(2), new.remote);
+    let stored = binding(OLD, Some(INSTANCE), "boot-1", &old);
+    let before = vec![stored.clone()];
+    let after = [stored, binding(NEW, Some(INSTANCE), "boot-2", &new)];
+    flows.registered(&aor(), &new, &before, &after);
+    assert_eq!(
+        flows.flow_for(&uri(OLD), at(10)),
+        Some((ConnectionId(2), Transport::Tcp))
+    );
+}
+
+#[test]
 fn a_binding_restored_from_the_store_has_no_flow() {
     let flows = Flows::default();
-    // Another contact of the user registers over connection 3 of this process; the stored
-    // binding's connection 3 was another one, of the old process.
+    // Another user agent of the user registers over connection 3 of this process; the
+    // stored binding's connection 3 was another one, of the old process.
     let old = peer(3, "127.0.0.1:41559");
     let other = peer(3, "127.0.0.1:50000");
     flows.connection_seen(ConnectionId(3), other.remote);
-    let stored = binding(OLD, None, &old);
-    let fresh = binding("sip:jack@127.0.0.1:50000;transport=tcp", None, &other);
+    let stored = binding(OLD, None, "ua-1", &old);
+    let fresh = binding(
+        "sip:jack@127.0.0.1:50000;transport=tcp",
+        None,
+        "ua-2",
+        &other,
+    );
     let before = vec![stored.clone()];
     flows.registered(&aor(), &other, &before, &[stored, fresh]);
     assert_eq!(flows.flow_for(&uri(OLD), at(10)), None);
@@ -108,7 +130,7 @@ fn a_removed_registration_is_forgotten() {
     let flows = Flows::default();
     let p = peer(7, "127.0.0.1:41559");
     flows.connection_seen(ConnectionId(7), p.remote);
-    let b = binding(OLD, Some(INSTANCE), &p);
+    let b = binding(OLD, Some(INSTANCE), "ua", &p);
     flows.registered(&aor(), &p, &[], std::slice::from_ref(&b));
     assert!(flows.flow_for(&uri(OLD), at(10)).is_some());
     flows.registered(&aor(), &p, &[b], &[]);
@@ -120,7 +142,7 @@ fn purge_forgets_expired_registrations() {
     let flows = Flows::default();
     let p = peer(7, "127.0.0.1:41559");
     flows.connection_seen(ConnectionId(7), p.remote);
-    flows.registered(&aor(), &p, &[], &[binding(OLD, None, &p)]);
+    flows.registered(&aor(), &p, &[], &[binding(OLD, None, "ua", &p)]);
     flows.purge(at(999));
     assert!(flows.flow_for(&uri(OLD), at(10)).is_some());
     flows.purge(at(1_000));
@@ -142,10 +164,8 @@ async fn a_wait_ends_when_the_user_agent_registers() {
     let old = peer(1, "127.0.0.1:41559");
     let new = peer(2, "127.0.0.1:41600");
     flows.connection_seen(ConnectionId(2), new.remote);
-    let stored = binding(OLD, Some(INSTANCE), &old);
-    let before = vec![stored.clone()];
-    let after = [stored, binding(NEW, Some(INSTANCE), &new)];
-    flows.registered(&aor(), &new, &before, &after);
+    let before = [binding(OLD, Some(INSTANCE), "ua", &old)];
+    flows.registered(&aor(), &new, &before, &[binding(NEW, None, "ua", &new)]);
     assert_eq!(
         waiting.await.unwrap(),
         Some((ConnectionId(2), Transport::Tcp))

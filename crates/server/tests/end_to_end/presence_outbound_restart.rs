@@ -2,10 +2,12 @@
 //! of its own outgoing connection with `;ob`, where nothing listens, plus its
 //! `+sip.instance` and `reg-id`. The server restarts: its connection is gone. The watcher
 //! connects again and registers a new contact URI (the new connection's port) with the same
-//! instance. The presentity's next change reaches it over that new connection, in the
-//! subscription made before the restart (the NOTIFY's Request-URI is still the old
-//! contact), whether the change comes after the new REGISTER or before it (the NOTIFY then
-//! waits for the REGISTER instead of failing on the dead port).
+//! REGISTER Call-ID: as pjsua2 does it (removing the old contact, the new one without the
+//! instance), or as RFC 5626 §4.5 has it (the same instance and `reg-id`). The presentity's
+//! next change reaches it over that new connection, in the subscription made before the
+//! restart (the NOTIFY's Request-URI is still the old contact), whether the change comes
+//! after the new REGISTER or before it (the NOTIFY then waits for the REGISTER instead of
+//! failing on the dead port).
 
 use crate::harness::{Setup, TestServer, ANSWER};
 use crate::phone::Phone;
@@ -25,9 +27,20 @@ async fn dead_contact() -> String {
 
 /// Registers `contact` for bob's instance over his current connection.
 async fn register_flow(bob: &mut Phone, contact: &str) {
-    bob.set_contact(contact);
     let value = format!("<{contact}>;reg-id=1;+sip.instance=\"{INSTANCE}\"");
-    let ok = bob.register_contact(Some(&value), Some(600)).await;
+    register(bob, contact, &value).await;
+}
+
+/// Registers `contact` as pjsua2 2.15 does after its connection broke, when the registrar
+/// did not answer `Require: outbound`: the new contact without instance, and `old` removed.
+async fn register_like_pjsua(bob: &mut Phone, contact: &str, old: &str) {
+    let value = format!("<{contact}>, <{old}>;expires=0;reg-id=1;+sip.instance=\"{INSTANCE}\"");
+    register(bob, contact, &value).await;
+}
+
+async fn register(bob: &mut Phone, contact: &str, header: &str) {
+    bob.set_contact(contact);
+    let ok = bob.register_contact(Some(header), Some(600)).await;
     assert_eq!(ok.status(), Some(200), "{ok:?}");
 }
 
@@ -65,7 +78,7 @@ async fn watch_then_restart() -> (TestServer, Phone, String) {
 #[tokio::test]
 async fn the_notify_goes_over_the_connection_of_the_new_registration() {
     let (server, mut bob, first) = watch_then_restart().await;
-    register_flow(&mut bob, &dead_contact().await).await;
+    register_like_pjsua(&mut bob, &dead_contact().await, &first).await;
     let mut alice = Phone::udp(&server, "alice@example.com", "secret").await;
     publish(&mut alice, "after the restart", None).await;
     let n = notify_with(&mut bob, "after the restart", ANSWER * 2).await;
