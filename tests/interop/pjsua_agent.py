@@ -12,6 +12,8 @@ instead of sleeping:
   {"event": "message", "from": "<sip:bob@example.test>", "to": "...", "content_type":
    "text/plain", "body": "Grüße", "date": "Tue, 01 Jul 2025 10:00:00 GMT" or null}
   {"event": "unregistered", "code": 200}
+  {"event": "registration", "code": 200, "expires": 300, "t": 1.7e9}   (a later REGISTER:
+   a refresh, or a new registration after the connection to the server dropped)
   {"event": "timeout", "received": 0, "expected": 1}
   {"event": "presence_set", "status": "open", "activity": "away", "note": "…", "t": 1.7e9}
   {"event": "presence", "uri": "sip:bob@example.test", "status": "open", "activity": "away",
@@ -92,6 +94,7 @@ class Agent(pj.Account):
         self.reg_expires = None
         self.reg_reason = ""
         self.reg_events = 0
+        self.announced = False  # the first registration has been reported
         self.im_status = None  # (code, reason) of the last MESSAGE sent
         self.received = 0
 
@@ -100,6 +103,9 @@ class Agent(pj.Account):
         self.reg_expires = prm.expiration
         self.reg_reason = prm.reason
         self.reg_events += 1
+        if self.announced:
+            # A later REGISTER: a refresh, or a new one after the connection dropped.
+            emit(event="registration", code=prm.code, expires=prm.expiration, t=time.time())
 
     def onInstantMessage(self, prm):
         self.received += 1
@@ -246,7 +252,13 @@ def main():
     acfg.natConfig.sipStunUse = pj.PJSUA_STUN_USE_DISABLED
     acfg.natConfig.mediaStunUse = pj.PJSUA_STUN_USE_DISABLED
     acfg.presConfig.publishEnabled = args.publish
-    acfg.regConfig.retryIntervalSec = 0  # a refused registration is final here
+    # When its connection drops (the server restarted), pjsua2 registers again over a new
+    # one: here a second later, then every second until that works (pjsua2's defaults are
+    # at once ± 10 s, then every 300 s, too slow for a test). A REGISTER refused with
+    # 401/403 is final either way.
+    acfg.regConfig.retryIntervalSec = 1
+    acfg.regConfig.firstRetryIntervalSec = 1
+    acfg.regConfig.randomRetryIntervalSec = 0
     acfg.regConfig.timeoutSec = 300
     if args.no_register:
         acfg.regConfig.registrarUri = ""
@@ -263,6 +275,7 @@ def main():
         # Sign out so that later tests do not relay to this dead contact, then exit without
         # running Python finalizers over pjsua objects (pjsua2 can crash in them).
         if not args.no_register and acc.reg_code is not None and 200 <= acc.reg_code < 300:
+            acc.announced = False
             before = acc.reg_events
             try:
                 acc.setRegistration(False)
@@ -285,6 +298,7 @@ def main():
             emit(event="register_failed", code=acc.reg_code, reason=acc.reg_reason)
             finish(EXIT_REGISTER)
         emit(event="registered", code=acc.reg_code, expires=acc.reg_expires)
+        acc.announced = True
 
     def send(to, text):
         uri = to if to.startswith(("sip:", "sips:")) else f"sip:{to}"

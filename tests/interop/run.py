@@ -775,8 +775,11 @@ class Interop:
         """ivy (pjsua2) publishes, each (client, user) of `watching` watches; the server is
         killed (SIGKILL) and started again; the next changes still reach every watcher, on
         the subscription made before (no watcher ends or re-subscribes). Over TCP the
-        connections die with the server: the NOTIFYs must go over new ones to the watchers'
-        contacts."""
+        connections die with the server: baresip's Contact is its listening port, so the
+        NOTIFYs reach it over a new connection there; pjsua2's is the port of its own
+        connection with `;ob` (RFC 5626 outbound), where nothing listens, so it must register
+        again over a new connection, and the NOTIFYs go over that one (a NOTIFY due before
+        it is back waits for it)."""
         pub = Agent("pjsua", "ivy", self.server, transport, self.work, publish=True)
         watchers = [(Agent(kind, user, self.server, transport, self.work, watch=["ivy"]), kind)
                     for kind, user in watching]
@@ -788,6 +791,7 @@ class Interop:
             self.presence_steps(pub, watchers, [self.PJSUA_STEPS[0]])
             log_before = len(self.server.log())
             subscribes = [w.subscribes_sent() for w, _ in watchers]
+            killed = time.time()
             self.server.kill()
             self.server.start()
             restored = re.findall(r"presence subscriptions restored count=(\d+)",
@@ -804,6 +808,17 @@ class Interop:
                 raise Failure(f"SUBSCRIBEs sent by {[w.name for w, _ in watchers]}: "
                               f"{subscribes} before the restart, {after} after")
             self.note_delays(delays)
+            for w, kind in watchers:
+                if kind != "pjsua" or transport != "tcp":
+                    continue
+                w.last_presence()  # takes in the events read so far
+                again = [e for e in w.seen if e["event"] == "registration"
+                         and e.get("code") == 200 and e["t"] > killed]
+                if not again:
+                    raise Failure(f"{w.name} did not register again after the restart: "
+                                  f"{w.seen}")
+                self.notes.append(f"{w.name} registered again over a new connection "
+                                  f"{(again[0]['t'] - killed) * 1000:.0f} ms after the kill")
             self.notes.append(f"restored subscriptions: {restored[-1]}; SUBSCRIBEs sent by "
                               f"the watchers: {subscribes} before the kill, the same after")
             for agent in [pub] + [w for w, _ in watchers]:
@@ -1084,7 +1099,7 @@ def main():
             ("presence: sipp SUBSCRIBE, refresh, unsubscribe (subscribe_refresh.xml)", t.check_sipp_subscribe_refresh),
             ("presence: 100 PUBLISHes from sipp reach a pjsua2 watcher as a few NOTIFYs", t.check_publish_burst),
             ("presence: pjsua2 and baresip watchers keep seeing changes across a server kill and restart (UDP)", t.check_presence_restart, [("pjsua", "jack"), ("baresip", "kim")], "udp"),
-            ("presence: a baresip watcher keeps seeing changes across a server kill and restart (TCP)", t.check_presence_restart, [("baresip", "kim")], "tcp"),
+            ("presence: pjsua2 and baresip watchers keep seeing changes across a server kill and restart (TCP)", t.check_presence_restart, [("pjsua", "jack"), ("baresip", "kim")], "tcp"),
             ("MESSAGEs to signed-out users are stored (202)", t.check_offline_stored),
             ("the server restarts on the same data (SIGTERM, start)", t.check_restart),
             ("a stored message reaches pjsua2 at sign-in after the restart", t.check_offline_delivered, "pjsua", "carol"),
