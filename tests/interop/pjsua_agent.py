@@ -26,7 +26,7 @@ Usage (see --help):
   pjsua_agent.py --server 127.0.0.1:5070 --transport tcp \
       --account alice@example.test --password secret \
       [--send bob@example.test "text"]... [--expect N] [--timeout SECONDS] [--stdin]
-      [--publish] [--watch bob@example.test]...
+      [--publish] [--watch bob@example.test]... [--reregister SECONDS]
 
 Order of work: register, send each --send in turn (each waits for its final response),
 then wait until --expect messages have arrived (or the timeout), then unregister and exit.
@@ -196,6 +196,9 @@ def main():
     ap.add_argument("--publish", action="store_true", help="PUBLISH our presence (see above)")
     ap.add_argument("--watch", action="append", default=[], metavar="USER@DOMAIN",
                     help="subscribe to this user's presence once registered")
+    ap.add_argument("--reregister", type=int, default=0, metavar="SECONDS",
+                    help="register again this long after the connection to the server "
+                         "dropped, and as often until that works (default: never)")
     args = ap.parse_args()
 
     user, at, domain = args.account.partition("@")
@@ -252,13 +255,16 @@ def main():
     acfg.natConfig.sipStunUse = pj.PJSUA_STUN_USE_DISABLED
     acfg.natConfig.mediaStunUse = pj.PJSUA_STUN_USE_DISABLED
     acfg.presConfig.publishEnabled = args.publish
-    # When its connection drops (the server restarted), pjsua2 registers again over a new
-    # one: here a second later, then every second until that works (pjsua2's defaults are
-    # at once ± 10 s, then every 300 s, too slow for a test). A REGISTER refused with
-    # 401/403 is final either way.
-    acfg.regConfig.retryIntervalSec = 1
-    acfg.regConfig.firstRetryIntervalSec = 1
-    acfg.regConfig.randomRetryIntervalSec = 0
+    if args.reregister:
+        # When its connection drops (the server restarted), pjsua2 registers again over a
+        # new one: here after --reregister seconds, then as often until that works (pjsua2's
+        # defaults are at once ± 10 s, then every 300 s, too slow for a test). A REGISTER
+        # refused with 401/403 is final either way.
+        acfg.regConfig.retryIntervalSec = args.reregister
+        acfg.regConfig.firstRetryIntervalSec = args.reregister
+        acfg.regConfig.randomRetryIntervalSec = 0
+    else:
+        acfg.regConfig.retryIntervalSec = 0  # a refused registration is final here
     acfg.regConfig.timeoutSec = 300
     if args.no_register:
         acfg.regConfig.registrarUri = ""

@@ -214,7 +214,7 @@ class Agent:
     SCRIPTS = {"pjsua": "pjsua_agent.py", "baresip": "baresip_agent.py"}
 
     def __init__(self, kind, user, server, transport, work, pw=None, expect=0, peers=(),
-                 register=True, publish=False, watch=()):
+                 register=True, publish=False, watch=(), reregister=0):
         self.kind, self.user, self.transport = kind, user, transport
         self.name = f"{kind}({user},{transport})"
         tag = f"{kind}-{user}-{transport}-{int(time.monotonic() * 1000)}"
@@ -233,6 +233,8 @@ class Agent:
             args.append("--publish")
         for who in watch:
             args += ["--watch", aor(who)]
+        if reregister:
+            args += ["--reregister", str(reregister)]
         for peer in peers:
             args += ["--peer", aor(peer)]
         self.proc = spawn(args, self.stderr_path, stdin=subprocess.PIPE,
@@ -781,7 +783,10 @@ class Interop:
         again over a new connection, and the NOTIFYs go over that one (a NOTIFY due before
         it is back waits for it)."""
         pub = Agent("pjsua", "ivy", self.server, transport, self.work, publish=True)
-        watchers = [(Agent(kind, user, self.server, transport, self.work, watch=["ivy"]), kind)
+        # pjsua2 watchers register again a second after their connection dropped (RFC 5626
+        # §4.5 flow recovery; pjsua2's own default waits up to 10 s, then 300 s).
+        watchers = [(Agent(kind, user, self.server, transport, self.work, watch=["ivy"],
+                           reregister=1 if kind == "pjsua" else 0), kind)
                     for kind, user in watching]
         try:
             pub.registered()
@@ -794,8 +799,14 @@ class Interop:
             killed = time.time()
             self.server.kill()
             self.server.start()
-            restored = re.findall(r"presence subscriptions restored count=(\d+)",
-                                  self.server.log()[log_before:])
+            # The subscriptions are restored just after the listeners are up.
+            deadline = time.monotonic() + WAIT
+            while True:
+                restored = re.findall(r"presence subscriptions restored count=(\d+)",
+                                      self.server.log()[log_before:])
+                if restored or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
             if not restored or int(restored[-1]) < len(watchers):
                 raise Failure(f"after the restart the server says restored {restored}, "
                               f"wanted at least {len(watchers)}")

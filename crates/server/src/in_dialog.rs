@@ -15,6 +15,17 @@
 //! refused and the request would only time out; the peer is expected to register again over
 //! a new connection (RFC 5626 §4.5). So the request waits for that, up to 64·T1 (Timer F,
 //! as long as its transaction would have had to be answered), and then goes the usual way.
+//!
+//! For a subscription this is the difference between keeping and losing it: RFC 6665
+//! §4.2.2 has the notifier remove a subscription whose NOTIFY timed out (Timer F), and
+//! that is what `send_notify`'s `408` does. A NOTIFY waiting for its watcher to come back
+//! has not failed yet: a watcher that registers again within the wait gets it (and then
+//! the state it missed, the next NOTIFY following the answer), in the subscription it had.
+//! One that stays away is removed as before, after the wait and the transaction's own
+//! timeout; when it returns, its refresh gets `481` and it subscribes anew. The NOTIFY is
+//! not retried after a failure instead: the failure of a request sent to the dead port is
+//! only known at Timer F, and a second NOTIFY with the same CSeq could reach a watcher
+//! that did get the first.
 
 use crate::context::ServerContext;
 use crate::proxy::next_hop::Hop;

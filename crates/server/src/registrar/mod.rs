@@ -12,6 +12,10 @@
 //! that requests for the user can go back the same way (`crate::proxy::next_hop`).
 //! Bindings stop counting when they expire (every read filters by time), and a periodic
 //! task deletes them ([`purge`]).
+//!
+//! Which open connection reaches each registered user agent is also kept in memory
+//! ([`flows`]), for the requests the server itself sends inside dialogs
+//! (`crate::in_dialog`).
 
 pub mod flows;
 pub mod rules;
