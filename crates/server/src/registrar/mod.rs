@@ -107,7 +107,7 @@ pub async fn run(
 }
 
 /// Applies one REGISTER and answers it; after a `200` leaving bindings, wakes the delivery
-/// of the user's stored messages.
+/// of the user's stored messages if there are any.
 async fn register(ctx: &ServerContext, job: RegisterJob) {
     let RegisterJob {
         tx,
@@ -115,7 +115,7 @@ async fn register(ctx: &ServerContext, job: RegisterJob) {
         peer,
         aor,
     } = job;
-    let (response, online) = apply(ctx, &request, &peer, &aor).await;
+    let (response, stored_messages) = apply(ctx, &request, &peer, &aor).await;
     let code = response.status().unwrap_or(500);
     metrics::counter!(REGISTRATIONS, "class" => crate::metrics::class_label(code)).increment(1);
     ctx.respond(tx, response).await;
@@ -123,12 +123,13 @@ async fn register(ctx: &ServerContext, job: RegisterJob) {
         // Watchers of a user who publishes nothing see `open` while registered.
         ctx.presence.registration_changed(aor.clone());
     }
-    if online {
+    if stored_messages {
         ctx.offline.wake(aor);
     }
 }
 
-/// The answer to a REGISTER, and whether the user has bindings after it.
+/// The answer to a REGISTER, and whether the user has bindings after it and messages
+/// waiting for them.
 async fn apply(
     ctx: &ServerContext,
     request: &Message,
@@ -147,14 +148,6 @@ async fn apply(
         }
     }
     let now = ctx.clock.now();
-    let key = aor.clone();
-    let existing = match ctx.store(move |s| s.live_bindings(&key, now)).await {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read bindings");
-            return refuse(500, "Server Internal Error (store unavailable)");
-        }
-    };
     let origin = Origin {
         aor: aor.clone(),
         source: Source {
@@ -164,29 +157,37 @@ async fn apply(
         },
         now,
     };
-    let changes = match plan(&wanted, &existing, &origin, &ctx.registrar) {
-        Ok(c) => c,
-        Err(refusal) => {
+    let (key, settings) = (aor.clone(), ctx.registrar.clone());
+    // One trip to the blocking pool for the read, the write and the mailbox check: each
+    // trip costs two thread wake-ups, more than the SQL itself. REGISTERs for one address
+    // of record run one at a time (`run`), so nothing changes the bindings in between.
+    let outcome = ctx
+        .store(move |s| {
+            let existing = s.live_bindings(&key, now)?;
+            let changes = match plan(&wanted, &existing, &origin, &settings) {
+                Ok(c) => c,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            let bindings = match changes.is_empty() {
+                true => existing,
+                false => s.update_bindings(&key, &changes, now)?,
+            };
+            let waiting = !bindings.is_empty() && s.count_pending(&key)? > 0;
+            Ok(Ok((bindings, waiting)))
+        })
+        .await;
+    let (bindings, waiting) = match outcome {
+        Ok(Ok(b)) => b,
+        Ok(Err(refusal)) => {
             let mut r = ctx.response(request, refusal.code, refusal.reason);
             if let Some(min) = refusal.min_expires {
                 r.headers.push(HeaderName::MinExpires, min.to_string());
             }
             return (r, false);
         }
-    };
-    let bindings = if changes.is_empty() {
-        existing
-    } else {
-        let key = aor.clone();
-        match ctx
-            .store(move |s| s.update_bindings(&key, &changes, now))
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::warn!(error = %e, "bindings not updated");
-                return refuse(500, "Server Internal Error (bindings not stored)");
-            }
+        Err(e) => {
+            tracing::warn!(error = %e, "bindings not updated");
+            return refuse(500, "Server Internal Error (bindings not stored)");
         }
     };
     tracing::debug!(%aor, bindings = bindings.len(), remote = %peer.remote, "registered");
@@ -196,7 +197,7 @@ async fn apply(
     }
     ok.headers
         .push(HeaderName::Date, format_date(now.as_unix_secs()));
-    (ok, !bindings.is_empty())
+    (ok, waiting)
 }
 
 /// Whether a contact names this server (a domain of ours, or one of our listeners).
