@@ -13,6 +13,7 @@
 //! Bindings stop counting when they expire (every read filters by time), and a periodic
 //! task deletes them ([`purge`]).
 
+pub mod location;
 pub mod rules;
 
 use crate::context::ServerContext;
@@ -20,6 +21,7 @@ use crate::metrics::REGISTRATIONS;
 use parley_sip::header::date::format_date;
 use parley_sip::{HeaderName, Message, Peer, TransactionId, Uri};
 use parley_store::{Address, Source};
+use location::Lookup;
 use rules::{contact_value, plan, Origin, RegisterRequest, RequestedContacts};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -158,12 +160,20 @@ async fn apply(
         now,
     };
     let (key, settings) = (aor.clone(), ctx.registrar.clone());
+    // REGISTERs for one address of record run one at a time (`run`) and the location is
+    // set after each commit, so what it holds is what the store holds.
+    let known = match ctx.location.live(aor, now) {
+        Lookup::Bindings(b) => Some(b.to_vec()),
+        Lookup::Miss(_) => None,
+    };
     // One trip to the blocking pool for the read, the write and the mailbox check: each
-    // trip costs two thread wake-ups, more than the SQL itself. REGISTERs for one address
-    // of record run one at a time (`run`), so nothing changes the bindings in between.
+    // trip costs two thread wake-ups, more than the SQL itself.
     let outcome = ctx
         .store(move |s| {
-            let existing = s.live_bindings(&key, now)?;
+            let existing = match known {
+                Some(b) => b,
+                None => s.live_bindings(&key, now)?,
+            };
             let changes = match plan(&wanted, &existing, &origin, &settings) {
                 Ok(c) => c,
                 Err(refusal) => return Ok(Err(refusal)),
@@ -177,7 +187,10 @@ async fn apply(
         })
         .await;
     let (bindings, waiting) = match outcome {
-        Ok(Ok(b)) => b,
+        Ok(Ok((bindings, waiting))) => {
+            ctx.location.set(aor, &bindings);
+            (bindings, waiting)
+        }
         Ok(Err(refusal)) => {
             let mut r = ctx.response(request, refusal.code, refusal.reason);
             if let Some(min) = refusal.min_expires {
@@ -228,7 +241,10 @@ pub async fn purge(ctx: Arc<ServerContext>, shutdown: impl Future<Output = ()>) 
             _ = tick.tick() => {
                 let now = ctx.clock.now();
                 match ctx.store(move |s| s.purge_expired_bindings(now)).await {
-                    Ok(gone) if !gone.is_empty() => tracing::debug!(count = gone.len(), "expired bindings deleted"),
+                    Ok(gone) if !gone.is_empty() => {
+                        ctx.location.forget_expired(now);
+                        tracing::debug!(count = gone.len(), "expired bindings deleted");
+                    }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "cannot purge expired bindings"),
                 }
