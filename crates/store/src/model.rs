@@ -188,6 +188,26 @@ pub enum BindingChange {
 }
 
 /// Identifies a stored offline message; assigned by the store, increasing.
+/// The changes a REGISTER makes, given the bindings live before it
+/// ([`crate::RegistrationStore::register`]); none writes nothing.
+pub type BindingPlan = Box<dyn FnOnce(&[Binding]) -> Vec<BindingChange> + Send>;
+
+/// Told how a [`crate::RegistrationStore::register`] went, once it is durable.
+pub type RegisterDone = Box<dyn FnOnce(Result<Registered, StoreError>) + Send>;
+
+/// The outcome of a [`crate::RegistrationStore::register`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
+    /// The bindings live afterwards, ordered by contact (the ones before it when nothing
+    /// changed).
+    pub bindings: Vec<Binding>,
+    /// Whether the plan changed anything.
+    pub changed: bool,
+    /// Whether offline messages may be waiting for the address of record (`true` when the
+    /// store cannot tell cheaply).
+    pub messages_waiting: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MessageId(pub u64);
 

@@ -20,8 +20,7 @@ use crate::context::ServerContext;
 use crate::metrics::REGISTRATIONS;
 use parley_sip::header::date::format_date;
 use parley_sip::{HeaderName, Message, Peer, TransactionId, Uri};
-use parley_store::{Address, Source};
-use location::Lookup;
+use parley_store::{Address, Binding, Registered, Source, StoreError};
 use rules::{contact_value, plan, Origin, RegisterRequest, RequestedContacts};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -159,50 +158,46 @@ async fn apply(
         },
         now,
     };
-    let (key, settings) = (aor.clone(), ctx.registrar.clone());
-    // REGISTERs for one address of record run one at a time (`run`) and the location is
-    // set after each commit, so what it holds is what the store holds.
-    let known = match ctx.location.live(aor, now) {
-        Lookup::Bindings(b) => Some(b.to_vec()),
-        Lookup::Miss(_) => None,
+    // The read, the plan and the write run as one job on the store's writer (REGISTERs for
+    // one address of record run one at a time, `run`): no thread waits for the commit, and
+    // the answer comes back on a channel once it is durable.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let plan_of = {
+        let (wanted, origin, settings) = (wanted.clone(), origin.clone(), ctx.registrar.clone());
+        move |existing: &[Binding]| plan(&wanted, existing, &origin, &settings)
     };
-    // One trip to the blocking pool for the read, the write and the mailbox check: each
-    // trip costs two thread wake-ups, more than the SQL itself.
-    let outcome = ctx
-        .store(move |s| {
-            let existing = match known {
-                Some(b) => b,
-                None => s.live_bindings(&key, now)?,
-            };
-            let changes = match plan(&wanted, &existing, &origin, &settings) {
-                Ok(c) => c,
-                Err(refusal) => return Ok(Err(refusal)),
-            };
-            let bindings = match changes.is_empty() {
-                true => existing,
-                false => s.update_bindings(&key, &changes, now)?,
-            };
-            let waiting = !bindings.is_empty() && s.count_pending(&key)? > 0;
-            Ok(Ok((bindings, waiting)))
-        })
-        .await;
-    let (bindings, waiting) = match outcome {
-        Ok(Ok((bindings, waiting))) => {
-            ctx.location.set(aor, &bindings);
-            (bindings, waiting)
+    ctx.store.register(
+        aor,
+        now,
+        Box::new(move |existing| plan_of(existing).unwrap_or_default()),
+        Box::new(move |outcome| {
+            let _ = tx.send(outcome);
+        }),
+    );
+    let outcome = rx.await.unwrap_or(Err(StoreError::Closed));
+    let Registered {
+        bindings,
+        changed,
+        messages_waiting,
+    } = match outcome {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "bindings not updated");
+            return refuse(500, "Server Internal Error (bindings not stored)");
         }
-        Ok(Err(refusal)) => {
+    };
+    if !changed {
+        // Nothing was written: either the REGISTER changes nothing (a query) or it is
+        // refused. The plan is a pure function of the bindings it saw, which are these.
+        if let Err(refusal) = plan(&wanted, &bindings, &origin, &ctx.registrar) {
             let mut r = ctx.response(request, refusal.code, refusal.reason);
             if let Some(min) = refusal.min_expires {
                 r.headers.push(HeaderName::MinExpires, min.to_string());
             }
             return (r, false);
         }
-        Err(e) => {
-            tracing::warn!(error = %e, "bindings not updated");
-            return refuse(500, "Server Internal Error (bindings not stored)");
-        }
-    };
+    }
+    ctx.location.set(aor, &bindings);
     tracing::debug!(%aor, bindings = bindings.len(), remote = %peer.remote, "registered");
     let mut ok = ctx.response(request, 200, "OK");
     for b in &bindings {
@@ -210,7 +205,7 @@ async fn apply(
     }
     ok.headers
         .push(HeaderName::Date, format_date(now.as_unix_secs()));
-    (ok, waiting)
+    (ok, messages_waiting)
 }
 
 /// Whether a contact names this server (a domain of ours, or one of our listeners).

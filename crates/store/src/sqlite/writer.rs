@@ -25,10 +25,13 @@ trait Job: Send {
     fn finish(self: Box<Self>, commit: Result<(), &SharedError>);
 }
 
+/// Told the outcome of a job once its batch has committed (or failed).
+type Reply<R> = Box<dyn FnOnce(Result<R, StoreError>) + Send>;
+
 struct PendingJob<R, F> {
     op: Option<F>,
     outcome: Option<Result<R, StoreError>>,
-    reply: Sender<Result<R, StoreError>>,
+    reply: Reply<R>,
 }
 
 impl<R, F> Job for PendingJob<R, F>
@@ -58,8 +61,7 @@ where
             (Some(Ok(_)) | None, Err(e)) => Err(StoreError::Backend(Box::new(e.clone()))),
             (None, Ok(())) => Err(StoreError::Closed),
         };
-        // The caller may have given up waiting; nothing to do then.
-        let _ = self.reply.send(result);
+        (self.reply)(result);
     }
 }
 
@@ -112,14 +114,34 @@ impl Writer {
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
         let (reply, answer) = mpsc::channel();
+        self.submit(
+            op,
+            Box::new(move |result| {
+                // The caller may have given up waiting; nothing to do then.
+                let _ = reply.send(result);
+            }),
+        );
+        answer.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Queues `op` for the next batch without waiting; `done` gets its outcome on the writer
+    /// thread once the batch has committed, or at once if the writer has stopped.
+    pub(crate) fn submit<R, F>(&self, op: F, done: Reply<R>)
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let Some(jobs) = self.jobs.as_ref() else {
+            return done(Err(StoreError::Closed));
+        };
         let job = Box::new(PendingJob {
             op: Some(op),
             outcome: None,
-            reply,
+            reply: done,
         });
-        let jobs = self.jobs.as_ref().ok_or(StoreError::Closed)?;
-        jobs.send(job).map_err(|_| StoreError::Closed)?;
-        answer.recv().map_err(|_| StoreError::Closed)?
+        if let Err(mpsc::SendError(job)) = jobs.send(job) {
+            job.finish(Ok(()));
+        }
     }
 }
 
