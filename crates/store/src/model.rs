@@ -187,7 +187,6 @@ pub enum BindingChange {
     RemoveAll,
 }
 
-/// Identifies a stored offline message; assigned by the store, increasing.
 /// The changes a REGISTER makes, given the bindings live before it
 /// ([`crate::RegistrationStore::register`]); none writes nothing.
 pub type BindingPlan = Box<dyn FnOnce(&[Binding]) -> Vec<BindingChange> + Send>;
@@ -208,6 +207,7 @@ pub struct Registered {
     pub messages_waiting: bool,
 }
 
+/// Identifies a stored offline message; assigned by the store, increasing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MessageId(pub u64);
 

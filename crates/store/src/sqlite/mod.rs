@@ -173,7 +173,8 @@ impl RegistrationStore for SqliteStore {
                             crate::check_upsert(&aor, b)?;
                         }
                     }
-                    (ops::update_bindings(c, &aor, &changes, now)?, true)
+                    ops::apply_binding_changes(c, &aor, &changes)?;
+                    (crate::apply_in_memory(existing, changes, now), true)
                 }
             };
             let messages_waiting = !bindings.is_empty() && ops::count_pending(c, &aor)? > 0;

@@ -43,12 +43,18 @@ where
         let Some(op) = self.op.take() else {
             return;
         };
-        let outcome = match tx.savepoint() {
+        // Savepoint statements from the statement cache: rusqlite's `Savepoint` parses its
+        // SQL anew for every job.
+        let run = |sql: &str| tx.prepare_cached(sql).and_then(|mut s| s.execute([]));
+        let outcome = match run("SAVEPOINT job") {
             Err(e) => Err(backend(e)),
-            Ok(sp) => match op(&sp) {
-                Ok(r) => sp.commit().map(|()| r).map_err(backend),
-                // Dropping the savepoint rolls it back.
-                Err(e) => Err(e),
+            Ok(_) => match op(tx) {
+                Ok(r) => run("RELEASE job").map(|_| r).map_err(backend),
+                Err(e) => {
+                    // Undoes the job's writes; if even that fails, the batch's commit fails.
+                    let _ = run("ROLLBACK TO job").and_then(|_| run("RELEASE job"));
+                    Err(e)
+                }
             },
         };
         self.outcome = Some(outcome);
