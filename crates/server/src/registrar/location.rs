@@ -91,7 +91,9 @@ impl Location {
     pub fn forget_expired(&self, now: Timestamp) {
         let mut inner = self.lock();
         inner.generation += 1;
-        inner.bindings.retain(|_, all| all.iter().any(|b| b.is_live(now)));
+        inner
+            .bindings
+            .retain(|_, all| all.iter().any(|b| b.is_live(now)));
     }
 }
 
@@ -165,7 +167,10 @@ mod tests {
             panic!("still nothing")
         };
         location.fill(&bob, seen, &[binding(&bob, "sip:b@192.0.2.9", 1000)]);
-        assert_eq!(contacts(location.live(&bob, at(0))), vec!["sip:b@192.0.2.9"]);
+        assert_eq!(
+            contacts(location.live(&bob, at(0))),
+            vec!["sip:b@192.0.2.9"]
+        );
     }
 
     #[test]
