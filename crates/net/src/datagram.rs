@@ -1,15 +1,15 @@
-//! UDP: one receive task per socket, and the choice of socket to send from.
+//! UDP: receiving on every socket from the driver's loop, and the choice of socket to send
+//! from.
 
-use crate::driver::Inbound;
-use crate::shutdown::{Shutdown, TaskToken};
 use bytes::Bytes;
 use parley_sip::{Peer, Transport};
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
 
 /// Larger than any UDP payload (65,507 octets over IPv4), so no datagram is truncated; the
 /// endpoint refuses what exceeds its own message limit with `513`.
@@ -17,51 +17,71 @@ const RECEIVE_BUFFER: usize = 65_536;
 /// Peers remembered for choosing the socket a reply leaves from; the map is cleared when full.
 const RECENT_PEERS: usize = 16_384;
 
-/// Receives datagrams until shutdown and hands each to the driver. Datagrams of only CR and
-/// LF are keep-alives (RFC 5626 §3.5.1 sends CRLFCRLF on streams; some clients do it on
-/// UDP too) and are dropped here.
-pub(crate) async fn receive(
-    socket: Arc<UdpSocket>,
-    inbound: mpsc::Sender<Inbound>,
-    mut shutdown: Shutdown,
-    _token: TaskToken,
-) {
-    let Ok(local) = socket.local_addr() else {
-        return;
-    };
-    let mut buf = vec![0u8; RECEIVE_BUFFER];
-    loop {
-        let received = tokio::select! {
-            r = socket.recv_from(&mut buf) => r,
-            () = shutdown.wait() => return,
-        };
-        let (len, remote) = match received {
-            Ok(r) => r,
-            Err(e) => {
-                // ICMP errors from earlier sends surface here on some platforms; they
-                // concern one peer, not the socket.
-                tracing::debug!(%local, error = %e, "udp receive error");
-                tokio::task::yield_now().await;
-                continue;
+/// Receives datagrams on every UDP socket, for the driver to poll in its own loop: a
+/// datagram is handled on the task that owns the endpoint, with no hand-over to another task
+/// (each hand-over costs a thread wake-up, more than parsing the message), and while the
+/// driver is busy datagrams wait in the kernel's socket buffer.
+#[derive(Debug)]
+pub(crate) struct UdpReceiver {
+    sockets: Vec<(SocketAddr, Arc<UdpSocket>)>,
+    buf: Vec<u8>,
+    /// The socket polled first next time, so that a busy socket does not starve the others.
+    next: usize,
+}
+
+impl UdpReceiver {
+    pub(crate) fn new(sockets: &[Arc<UdpSocket>]) -> UdpReceiver {
+        UdpReceiver {
+            sockets: sockets
+                .iter()
+                .filter_map(|s| s.local_addr().ok().map(|a| (a, Arc::clone(s))))
+                .collect(),
+            buf: vec![0u8; RECEIVE_BUFFER],
+            next: 0,
+        }
+    }
+
+    /// The next datagram that is not a keep-alive. Datagrams of only CR and LF are
+    /// keep-alives (RFC 5626 §3.5.1 sends CRLFCRLF on streams; some clients do it on UDP
+    /// too) and are dropped here. Never ready without sockets.
+    pub(crate) async fn recv(&mut self) -> (Peer, Bytes) {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<(Peer, Bytes)> {
+        let n = self.sockets.len();
+        let mut i = 0;
+        while i < n {
+            let index = (self.next + i) % n;
+            let (local, socket) = &self.sockets[index];
+            let mut buf = ReadBuf::new(&mut self.buf);
+            match socket.poll_recv_from(cx, &mut buf) {
+                Poll::Pending => i += 1,
+                Poll::Ready(Err(e)) => {
+                    // ICMP errors from earlier sends surface here on some platforms; they
+                    // concern one peer, not the socket: try again after a turn of the
+                    // scheduler.
+                    tracing::debug!(%local, error = %e, "udp receive error");
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                Poll::Ready(Ok(remote)) => {
+                    let data = buf.filled();
+                    if data.iter().all(|&b| b == b'\r' || b == b'\n') {
+                        continue;
+                    }
+                    self.next = (index + 1) % n;
+                    let peer = Peer {
+                        transport: Transport::Udp,
+                        remote,
+                        local: *local,
+                        connection: None,
+                    };
+                    return Poll::Ready((peer, Bytes::copy_from_slice(data)));
+                }
             }
-        };
-        let data = &buf[..len];
-        if data.iter().all(|&b| b == b'\r' || b == b'\n') {
-            continue;
         }
-        let peer = Peer {
-            transport: Transport::Udp,
-            remote,
-            local,
-            connection: None,
-        };
-        let message = Inbound::Message {
-            peer,
-            data: Bytes::copy_from_slice(data),
-        };
-        if inbound.send(message).await.is_err() {
-            return;
-        }
+        Poll::Pending
     }
 }
 

@@ -22,8 +22,9 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
-/// Received input waiting for the driver. When it is full, readers wait: UDP datagrams then
-/// queue in the kernel (and are dropped there), stream peers are slowed down by TCP.
+/// Input from streams and listeners waiting for the driver. When it is full, readers wait:
+/// stream peers are slowed down by TCP. (The driver reads UDP sockets itself; datagrams
+/// wait in the kernel's socket buffer, and are dropped there when it is full.)
 const INBOUND_QUEUE: usize = 1024;
 /// Commands from asynchronous services waiting for the driver.
 const COMMAND_QUEUE: usize = 1024;
@@ -32,7 +33,7 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
 /// What the reader tasks hand the driver.
 pub(crate) enum Inbound {
-    /// A datagram, or one message framed on a stream.
+    /// One message framed on a stream.
     Message { peer: Peer, data: Bytes },
     /// A stream that cannot be framed any more; the driver answers and closes it.
     FramingError { peer: Peer, error: FramingError },
@@ -243,14 +244,7 @@ impl EndpointDriver {
         let (stop_tx, stop_rx) = watch::channel(false);
         let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
         let (inbound_tx, mut inbound_rx) = mpsc::channel(INBOUND_QUEUE);
-        for socket in &listeners.udp {
-            tokio::spawn(datagram::receive(
-                socket.clone(),
-                inbound_tx.clone(),
-                Shutdown::new(stop_rx.clone()),
-                TaskToken::new(done_tx.clone()),
-            ));
-        }
+        let mut udp_in = datagram::UdpReceiver::new(&listeners.udp);
         let mut state = DriverState {
             limits: endpoint.config().limits,
             endpoint,
@@ -279,6 +273,7 @@ impl EndpointDriver {
             let wake = state.endpoint.poll_timeout();
             tokio::select! {
                 () = &mut shutdown => break,
+                (peer, data) = udp_in.recv() => state.handle_datagram(peer, data),
                 Some(input) = inbound_rx.recv() => state.handle_inbound(input, &mut tu),
                 Some(command) = commands.recv() => state.handle_command(command),
                 () = sleep_until(wake) => state.endpoint.handle_timeout(Instant::now()),
@@ -327,15 +322,15 @@ struct DriverState {
 }
 
 impl DriverState {
+    fn handle_datagram(&mut self, peer: Peer, data: Bytes) {
+        self.udp.note_received(peer.remote, peer.local);
+        self.endpoint.handle_message(Instant::now(), peer, data);
+    }
+
     fn handle_inbound<T: TransactionUser>(&mut self, input: Inbound, tu: &mut T) {
         let now = Instant::now();
         match input {
-            Inbound::Message { peer, data } => {
-                if peer.transport == Transport::Udp {
-                    self.udp.note_received(peer.remote, peer.local);
-                }
-                self.endpoint.handle_message(now, peer, data);
-            }
+            Inbound::Message { peer, data } => self.endpoint.handle_message(now, peer, data),
             Inbound::FramingError { peer, error } => {
                 self.endpoint
                     .handle_framing_error(now, peer, error.error, error.partial);

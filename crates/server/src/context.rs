@@ -37,6 +37,8 @@ pub struct ServerContext {
     pub listeners: Vec<(Transport, SocketAddr)>,
     pub proxy: ProxyHandle,
     pub registrations: RegistrarHandle,
+    /// The live bindings of registered users, in front of the store.
+    pub location: crate::registrar::location::Location,
     pub offline: OfflineHandle,
     pub presence: PresenceHandle,
     pub presence_settings: crate::presence::PresenceSettings,

@@ -22,10 +22,11 @@ use crate::im;
 use crate::proxy::forward::{next_hop_uri, preprocess_routes};
 use crate::proxy::next_hop::{binding_target, Hop};
 use crate::proxy::{Forward, Origin, Target};
+use crate::registrar::location::Lookup;
 use crate::registrar::RegisterJob;
 use crate::router::Decision;
 use parley_sip::{HeaderName, Message, Method, Peer, SipUri, TransactionId, Transport, Uri};
-use parley_store::Address;
+use parley_store::{Address, Binding};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -325,26 +326,13 @@ async fn route_to_user(
             return subscribe(ctx, tx, request, peer, aor, sender.as_ref(), package).await;
         }
     }
-    let (key, now) = (aor.clone(), ctx.clock.now());
-    let open = ctx.auth.is_none();
-    let found = ctx
-        .store(move |s| {
-            // Without authentication every address at our domains is a user (`is_user`).
-            let known = open || s.user(&key)?.is_some();
-            let bindings = match known {
-                true => s.live_bindings(&key, now)?,
-                false => Vec::new(),
-            };
-            Ok((known, bindings))
-        })
-        .await;
-    let bindings = match found {
-        Ok((true, b)) => b,
-        Ok((false, _)) => return Some(ctx.response(&request, 404, "Not Found")),
+    let bindings = match user_bindings(ctx, &aor).await {
+        Ok(Some(b)) => b,
+        Ok(None) => return Some(ctx.response(&request, 404, "Not Found")),
         Err(e) => return Some(store_failure(ctx, &request, &e)),
     };
     let mut targets = Vec::with_capacity(bindings.len());
-    for b in &bindings {
+    for b in bindings.iter() {
         targets.extend(binding_target(&ctx.resolver, b).await);
     }
     if targets.is_empty() {
@@ -366,6 +354,27 @@ async fn route_to_user(
         tracing::debug!("proxy stopped; request dropped");
     }
     None
+}
+
+/// The live bindings of `aor`, `None` if it is not a user of ours. Registered users are
+/// found in memory (`crate::registrar::location`); with authentication on, the account is
+/// checked in the store first, as it may have been removed since it registered.
+async fn user_bindings(
+    ctx: &ServerContext,
+    aor: &Address,
+) -> Result<Option<Arc<[Binding]>>, parley_store::StoreError> {
+    let now = ctx.clock.now();
+    if ctx.auth.is_some() && !ctx.is_user(aor).await? {
+        return Ok(None);
+    }
+    let seen = match ctx.location.live(aor, now) {
+        Lookup::Bindings(b) => return Ok(Some(b)),
+        Lookup::Miss(seen) => seen,
+    };
+    let key = aor.clone();
+    let read = ctx.store(move |s| s.live_bindings(&key, now)).await?;
+    ctx.location.fill(aor, seen, &read);
+    Ok(Some(read.into()))
 }
 
 /// A PUBLISH of presence state for our user `aor` (`crate::presence`): only `aor` may

@@ -166,6 +166,7 @@ fn assemble(a: Assembly<'_>) -> (Arc<ServerContext>, SipService, Background) {
         listeners: a.listeners.clone(),
         proxy,
         registrations,
+        location: registrar::location::Location::default(),
         offline,
         presence,
         presence_settings: config.presence.clone(),

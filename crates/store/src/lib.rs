@@ -41,8 +41,8 @@ pub use address::{Address, AddressError};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use model::{
-    Binding, BindingChange, Ha1Set, MessageId, NewOfflineMessage, OfflineMessage, Source,
-    Timestamp, User,
+    Binding, BindingChange, BindingPlan, Ha1Set, MessageId, NewOfflineMessage, OfflineMessage,
+    RegisterDone, Registered, Source, Timestamp, User,
 };
 pub use presence::{
     DialogId, NewPublication, Publication, PublicationBody, PublicationUpdate, Subscription,
@@ -64,4 +64,27 @@ fn check_upsert(aor: &Address, binding: &Binding) -> Result<(), StoreError> {
         ));
     }
     binding.validate()
+}
+
+/// The bindings live at `now` after `changes` are applied to the live bindings `before`,
+/// ordered by contact: what reading them back from the store would give (contacts compare
+/// byte for byte there too), without reading them back.
+fn apply_in_memory(
+    mut before: Vec<Binding>,
+    changes: Vec<BindingChange>,
+    now: Timestamp,
+) -> Vec<Binding> {
+    for change in changes {
+        match change {
+            BindingChange::Upsert(b) => {
+                before.retain(|x| x.contact != b.contact);
+                before.push(b);
+            }
+            BindingChange::Remove { contact } => before.retain(|x| x.contact != contact),
+            BindingChange::RemoveAll => before.clear(),
+        }
+    }
+    before.retain(|b| b.is_live(now));
+    before.sort_by(|a, b| a.contact.cmp(&b.contact));
+    before
 }

@@ -187,6 +187,29 @@ pub enum BindingChange {
     RemoveAll,
 }
 
+/// The changes a REGISTER makes, given the bindings live before it
+/// ([`crate::RegistrationStore::register`]); none writes nothing.
+pub type BindingPlan = Box<dyn FnOnce(&[Binding]) -> Vec<BindingChange> + Send>;
+
+/// Told how a [`crate::RegistrationStore::register`] went, once it is durable.
+pub type RegisterDone = Box<dyn FnOnce(Result<Registered, StoreError>) + Send>;
+
+/// The outcome of a [`crate::RegistrationStore::register`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
+    /// The bindings live afterwards, ordered by contact (the ones before it when nothing
+    /// changed).
+    pub bindings: Vec<Binding>,
+    /// The bindings live before, when the plan changed anything (empty otherwise: then they
+    /// are `bindings`).
+    pub previous: Vec<Binding>,
+    /// Whether the plan changed anything.
+    pub changed: bool,
+    /// Whether offline messages may be waiting for the address of record (`true` when the
+    /// store cannot tell cheaply).
+    pub messages_waiting: bool,
+}
+
 /// Identifies a stored offline message; assigned by the store, increasing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MessageId(pub u64);

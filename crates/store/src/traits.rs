@@ -9,7 +9,8 @@
 use crate::address::Address;
 use crate::error::StoreError;
 use crate::model::{
-    Binding, BindingChange, Ha1Set, MessageId, NewOfflineMessage, OfflineMessage, Timestamp, User,
+    Binding, BindingChange, BindingPlan, Ha1Set, MessageId, NewOfflineMessage, OfflineMessage,
+    RegisterDone, Registered, Timestamp, User,
 };
 use crate::presence::{
     DialogId, NewPublication, Publication, PublicationUpdate, Subscription, SubscriptionUpdate,
@@ -57,6 +58,34 @@ pub trait RegistrationStore {
             Timestamp::default(),
         )
         .map(drop)
+    }
+
+    /// A whole REGISTER (RFC 3261 §10.3 steps 6–8) as one atomic step: reads the bindings of
+    /// `aor` live at `now`, applies the changes `plan` makes of them, and calls `done` once
+    /// they are durable, with the bindings live afterwards. Unlike the other methods it need
+    /// not block its caller: `done` may run later, on another thread (SQLite runs it all on
+    /// its writer thread, in the next group commit). The default runs everything on the
+    /// caller's thread.
+    fn register(&self, aor: &Address, now: Timestamp, plan: BindingPlan, done: RegisterDone) {
+        let result = self.live_bindings(aor, now).and_then(|existing| {
+            let changes = plan(&existing);
+            if changes.is_empty() {
+                return Ok(Registered {
+                    messages_waiting: !existing.is_empty(),
+                    bindings: existing,
+                    previous: Vec::new(),
+                    changed: false,
+                });
+            }
+            let bindings = self.update_bindings(aor, &changes, now)?;
+            Ok(Registered {
+                messages_waiting: !bindings.is_empty(),
+                bindings,
+                previous: existing,
+                changed: true,
+            })
+        });
+        done(result);
     }
 
     /// Removes one binding; whether it existed.

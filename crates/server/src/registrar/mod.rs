@@ -18,13 +18,14 @@
 //! (`crate::in_dialog`).
 
 pub mod flows;
+pub mod location;
 pub mod rules;
 
 use crate::context::ServerContext;
 use crate::metrics::REGISTRATIONS;
 use parley_sip::header::date::format_date;
 use parley_sip::{HeaderName, Message, Peer, TransactionId, Uri};
-use parley_store::{Address, Source};
+use parley_store::{Address, Binding, Registered, Source, StoreError};
 use rules::{contact_value, plan, Origin, RegisterRequest, RequestedContacts};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -112,7 +113,7 @@ pub async fn run(
 }
 
 /// Applies one REGISTER and answers it; after a `200` leaving bindings, wakes the delivery
-/// of the user's stored messages.
+/// of the user's stored messages if there are any.
 async fn register(ctx: &ServerContext, job: RegisterJob) {
     let RegisterJob {
         tx,
@@ -120,7 +121,7 @@ async fn register(ctx: &ServerContext, job: RegisterJob) {
         peer,
         aor,
     } = job;
-    let (response, online) = apply(ctx, &request, &peer, &aor).await;
+    let (response, stored_messages) = apply(ctx, &request, &peer, &aor).await;
     let code = response.status().unwrap_or(500);
     metrics::counter!(REGISTRATIONS, "class" => crate::metrics::class_label(code)).increment(1);
     ctx.respond(tx, response).await;
@@ -128,12 +129,13 @@ async fn register(ctx: &ServerContext, job: RegisterJob) {
         // Watchers of a user who publishes nothing see `open` while registered.
         ctx.presence.registration_changed(aor.clone());
     }
-    if online {
+    if stored_messages {
         ctx.offline.wake(aor);
     }
 }
 
-/// The answer to a REGISTER, and whether the user has bindings after it.
+/// The answer to a REGISTER, and whether the user has bindings after it and messages
+/// waiting for them.
 async fn apply(
     ctx: &ServerContext,
     request: &Message,
@@ -152,14 +154,6 @@ async fn apply(
         }
     }
     let now = ctx.clock.now();
-    let key = aor.clone();
-    let existing = match ctx.store(move |s| s.live_bindings(&key, now)).await {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read bindings");
-            return refuse(500, "Server Internal Error (store unavailable)");
-        }
-    };
     let origin = Origin {
         aor: aor.clone(),
         source: Source {
@@ -169,41 +163,58 @@ async fn apply(
         },
         now,
     };
-    let changes = match plan(&wanted, &existing, &origin, &ctx.registrar) {
-        Ok(c) => c,
-        Err(refusal) => {
+    // The read, the plan and the write run as one job on the store's writer (REGISTERs for
+    // one address of record run one at a time, `run`): no thread waits for the commit, and
+    // the answer comes back on a channel once it is durable.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let plan_of = {
+        let (wanted, origin, settings) = (wanted.clone(), origin.clone(), ctx.registrar.clone());
+        move |existing: &[Binding]| plan(&wanted, existing, &origin, &settings)
+    };
+    ctx.store.register(
+        aor,
+        now,
+        Box::new(move |existing| plan_of(existing).unwrap_or_default()),
+        Box::new(move |outcome| {
+            let _ = tx.send(outcome);
+        }),
+    );
+    let outcome = rx.await.unwrap_or(Err(StoreError::Closed));
+    let Registered {
+        bindings,
+        previous,
+        changed,
+        messages_waiting,
+    } = match outcome {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "bindings not updated");
+            return refuse(500, "Server Internal Error (bindings not stored)");
+        }
+    };
+    if !changed {
+        // Nothing was written: either the REGISTER changes nothing (a query) or it is
+        // refused. The plan is a pure function of the bindings it saw, which are these.
+        if let Err(refusal) = plan(&wanted, &bindings, &origin, &ctx.registrar) {
             let mut r = ctx.response(request, refusal.code, refusal.reason);
             if let Some(min) = refusal.min_expires {
                 r.headers.push(HeaderName::MinExpires, min.to_string());
             }
             return (r, false);
         }
-    };
-    let bindings = if changes.is_empty() {
-        existing.clone()
-    } else {
-        let key = aor.clone();
-        match ctx
-            .store(move |s| s.update_bindings(&key, &changes, now))
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::warn!(error = %e, "bindings not updated");
-                return refuse(500, "Server Internal Error (bindings not stored)");
-            }
-        }
-    };
+    }
+    ctx.location.set(aor, &bindings);
     tracing::debug!(%aor, bindings = bindings.len(), remote = %peer.remote, "registered");
     // Before the 200: a client that has it may be sent requests over its new connection.
-    ctx.flows.registered(aor, peer, &existing, &bindings);
+    let before = if changed { &previous } else { &bindings };
+    ctx.flows.registered(aor, peer, before, &bindings);
     let mut ok = ctx.response(request, 200, "OK");
     for b in &bindings {
         ok.headers.push(HeaderName::Contact, contact_value(b, now));
     }
     ok.headers
         .push(HeaderName::Date, format_date(now.as_unix_secs()));
-    (ok, !bindings.is_empty())
+    (ok, messages_waiting)
 }
 
 /// Whether a contact names this server (a domain of ours, or one of our listeners).
@@ -235,7 +246,10 @@ pub async fn purge(ctx: Arc<ServerContext>, shutdown: impl Future<Output = ()>) 
                 let now = ctx.clock.now();
                 ctx.flows.purge(now);
                 match ctx.store(move |s| s.purge_expired_bindings(now)).await {
-                    Ok(gone) if !gone.is_empty() => tracing::debug!(count = gone.len(), "expired bindings deleted"),
+                    Ok(gone) if !gone.is_empty() => {
+                        ctx.location.forget_expired(now);
+                        tracing::debug!(count = gone.len(), "expired bindings deleted");
+                    }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "cannot purge expired bindings"),
                 }

@@ -23,7 +23,8 @@ pub use writer::MAX_BATCH;
 use crate::address::Address;
 use crate::error::StoreError;
 use crate::model::{
-    Binding, BindingChange, Ha1Set, MessageId, NewOfflineMessage, OfflineMessage, Timestamp, User,
+    Binding, BindingChange, BindingPlan, Ha1Set, MessageId, NewOfflineMessage, OfflineMessage,
+    RegisterDone, Registered, Timestamp, User,
 };
 use crate::presence::{
     DialogId, NewPublication, Publication, PublicationUpdate, Subscription, SubscriptionUpdate,
@@ -155,6 +156,41 @@ impl RegistrationStore for SqliteStore {
         let (aor, changes) = (aor.clone(), changes.to_vec());
         self.writer
             .write(move |c| ops::update_bindings(c, &aor, &changes, now))
+    }
+
+    /// Everything on the writer thread, on its connection: the caller waits for nothing, and
+    /// the read sees every committed write.
+    fn register(&self, aor: &Address, now: Timestamp, plan: BindingPlan, done: RegisterDone) {
+        let aor = aor.clone();
+        let op = move |c: &Connection| {
+            let existing = ops::live_bindings(c, &aor, now)?;
+            let changes = plan(&existing);
+            let (bindings, previous, changed) = match changes.is_empty() {
+                true => (existing, Vec::new(), false),
+                false => {
+                    for change in &changes {
+                        if let BindingChange::Upsert(b) = change {
+                            crate::check_upsert(&aor, b)?;
+                        }
+                    }
+                    ops::apply_binding_changes(c, &aor, &changes)?;
+                    let previous = existing.clone();
+                    (
+                        crate::apply_in_memory(existing, changes, now),
+                        previous,
+                        true,
+                    )
+                }
+            };
+            let messages_waiting = !bindings.is_empty() && ops::count_pending(c, &aor)? > 0;
+            Ok(Registered {
+                bindings,
+                previous,
+                changed,
+                messages_waiting,
+            })
+        };
+        self.writer.submit(op, done);
     }
 
     fn remove_binding(&self, aor: &Address, contact: &str) -> Result<bool, StoreError> {

@@ -25,10 +25,13 @@ trait Job: Send {
     fn finish(self: Box<Self>, commit: Result<(), &SharedError>);
 }
 
+/// Told the outcome of a job once its batch has committed (or failed).
+type Reply<R> = Box<dyn FnOnce(Result<R, StoreError>) + Send>;
+
 struct PendingJob<R, F> {
     op: Option<F>,
     outcome: Option<Result<R, StoreError>>,
-    reply: Sender<Result<R, StoreError>>,
+    reply: Reply<R>,
 }
 
 impl<R, F> Job for PendingJob<R, F>
@@ -40,12 +43,18 @@ where
         let Some(op) = self.op.take() else {
             return;
         };
-        let outcome = match tx.savepoint() {
+        // Savepoint statements from the statement cache: rusqlite's `Savepoint` parses its
+        // SQL anew for every job.
+        let run = |sql: &str| tx.prepare_cached(sql).and_then(|mut s| s.execute([]));
+        let outcome = match run("SAVEPOINT job") {
             Err(e) => Err(backend(e)),
-            Ok(sp) => match op(&sp) {
-                Ok(r) => sp.commit().map(|()| r).map_err(backend),
-                // Dropping the savepoint rolls it back.
-                Err(e) => Err(e),
+            Ok(_) => match op(tx) {
+                Ok(r) => run("RELEASE job").map(|_| r).map_err(backend),
+                Err(e) => {
+                    // Undoes the job's writes; if even that fails, the batch's commit fails.
+                    let _ = run("ROLLBACK TO job").and_then(|_| run("RELEASE job"));
+                    Err(e)
+                }
             },
         };
         self.outcome = Some(outcome);
@@ -58,8 +67,7 @@ where
             (Some(Ok(_)) | None, Err(e)) => Err(StoreError::Backend(Box::new(e.clone()))),
             (None, Ok(())) => Err(StoreError::Closed),
         };
-        // The caller may have given up waiting; nothing to do then.
-        let _ = self.reply.send(result);
+        (self.reply)(result);
     }
 }
 
@@ -112,14 +120,34 @@ impl Writer {
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
         let (reply, answer) = mpsc::channel();
+        self.submit(
+            op,
+            Box::new(move |result| {
+                // The caller may have given up waiting; nothing to do then.
+                let _ = reply.send(result);
+            }),
+        );
+        answer.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Queues `op` for the next batch without waiting; `done` gets its outcome on the writer
+    /// thread once the batch has committed, or at once if the writer has stopped.
+    pub(crate) fn submit<R, F>(&self, op: F, done: Reply<R>)
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let Some(jobs) = self.jobs.as_ref() else {
+            return done(Err(StoreError::Closed));
+        };
         let job = Box::new(PendingJob {
             op: Some(op),
             outcome: None,
-            reply,
+            reply: done,
         });
-        let jobs = self.jobs.as_ref().ok_or(StoreError::Closed)?;
-        jobs.send(job).map_err(|_| StoreError::Closed)?;
-        answer.recv().map_err(|_| StoreError::Closed)?
+        if let Err(mpsc::SendError(job)) = jobs.send(job) {
+            job.finish(Ok(()));
+        }
     }
 }
 

@@ -177,6 +177,7 @@ macro_rules! conformance_suite {
             registrations::remove_binding_and_remove_all,
             registrations::purge_returns_what_it_removed,
             registrations::aors_are_isolated,
+            registrations::register_plans_on_the_live_bindings,
             messages::pending_in_order_with_exact_bytes,
             messages::per_recipient_cap,
             messages::delete_by_id,

@@ -1,6 +1,7 @@
 //! Registration bindings (RFC 3261 §10): add, refresh, remove, `Contact: *`, expiry.
 
-use parley_store::{Binding, BindingChange, Store, StoreError};
+use parley_store::{Binding, BindingChange, Registered, Store, StoreError};
+use std::sync::mpsc;
 
 use super::{addr, binding, full_binding, ts};
 
@@ -187,4 +188,44 @@ pub fn aors_are_isolated<S: Store>(s: &S) {
             .len(),
         1
     );
+}
+
+/// `register` hands the plan the live bindings, writes what it returns, and reports the
+/// bindings afterwards; a plan that changes nothing writes nothing.
+pub fn register_plans_on_the_live_bindings<S: Store>(s: &S) {
+    let aor = addr(ALICE);
+    let old = binding(ALICE, "sip:alice@192.0.2.1", 60_000);
+    s.upsert_binding(&old).unwrap();
+    let new = binding(ALICE, "sip:alice@192.0.2.2", 60_000);
+    let run = |plan: parley_store::BindingPlan| {
+        let (tx, rx) = mpsc::channel();
+        s.register(
+            &aor,
+            ts(1_000),
+            plan,
+            Box::new(move |r| tx.send(r).unwrap()),
+        );
+        rx.recv().unwrap()
+    };
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let saw = seen.clone();
+    let added = new.clone();
+    let r: Registered = run(Box::new(move |live: &[Binding]| {
+        saw.lock().unwrap().extend_from_slice(live);
+        vec![BindingChange::Upsert(added)]
+    }))
+    .unwrap();
+    assert_eq!(*seen.lock().unwrap(), vec![old.clone()]);
+    assert!(r.changed);
+    assert_eq!(r.bindings, vec![old.clone(), new.clone()]);
+    let r = run(Box::new(|_: &[Binding]| Vec::new())).unwrap();
+    assert!(!r.changed);
+    assert_eq!(r.bindings, vec![old.clone(), new]);
+    // A plan for another AOR's binding is refused, and nothing is written.
+    let stranger = binding("bob@example.test", "sip:bob@192.0.2.3", 60_000);
+    let r = run(Box::new(move |_: &[Binding]| {
+        vec![BindingChange::RemoveAll, BindingChange::Upsert(stranger)]
+    }));
+    assert!(matches!(r, Err(StoreError::InvalidValue { .. })));
+    assert_eq!(s.live_bindings(&aor, ts(1_000)).unwrap().len(), 2);
 }
