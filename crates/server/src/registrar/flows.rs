@@ -133,6 +133,11 @@ impl Flows {
     pub fn registered(&self, aor: &Address, peer: &Peer, before: &[Binding], after: &[Binding]) {
         let flow = peer.connection.filter(|_| peer.transport.is_reliable());
         let mut table = self.table();
+        if flow.is_none() && !table.registrations.contains_key(aor) {
+            // Only registrations over a connection give flows: a user agent registering over
+            // UDP with none known costs no memory or URI parsing here.
+            return;
+        }
         let Table {
             contacts,
             registrations,
