@@ -203,7 +203,7 @@ impl CommandSender {
     /// when the queue is full, so the caller can wait for room on a task instead.
     pub fn try_send(&self, command: Command) -> Result<(), CommandNotSent> {
         self.0.try_send(command).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(c) => CommandNotSent::Full(c),
+            mpsc::error::TrySendError::Full(c) => CommandNotSent::Full(Box::new(c)),
             mpsc::error::TrySendError::Closed(_) => CommandNotSent::Stopped(DriverStopped),
         })
     }
@@ -213,7 +213,7 @@ impl CommandSender {
 #[derive(Debug)]
 pub enum CommandNotSent {
     /// The queue is full; here is the command.
-    Full(Command),
+    Full(Box<Command>),
     Stopped(DriverStopped),
 }
 

@@ -77,6 +77,9 @@ struct ServeArgs {
     /// a served domain is a user): for benchmarks only (a warning is logged at start).
     #[arg(long, value_name = "on|off")]
     auth: Option<Switch>,
+    /// Runtime worker threads; 0 is one per core [default: 1].
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
 }
 
 /// An on/off flag value.
@@ -169,6 +172,9 @@ fn apply_flags(file: &mut FileConfig, args: ServeArgs) {
     }
     if let Some(data) = args.data {
         file.data = data;
+    }
+    if let Some(workers) = args.workers {
+        file.workers = workers;
     }
     if let Some(level) = args.log_level {
         file.log_level = level;

@@ -106,7 +106,7 @@ impl ServerContext {
             Err(CommandNotSent::Full(command)) => {
                 let commands = self.commands.clone();
                 runtime.spawn(async move {
-                    if commands.send(command).await.is_ok() {
+                    if commands.send(*command).await.is_ok() {
                         metrics::counter!(crate::metrics::SIP_RESPONSES_SENT, "class" => class)
                             .increment(1);
                     }

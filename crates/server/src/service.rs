@@ -87,7 +87,7 @@ impl SipService {
             Ok(()) => {}
             Err(Some(job)) => {
                 let ctx = self.ctx.clone();
-                tokio::spawn(async move { ctx.registrations.submit(job).await });
+                tokio::spawn(async move { ctx.registrations.submit(*job).await });
             }
             Err(None) => tracing::debug!("registrar stopped; REGISTER dropped"),
         }

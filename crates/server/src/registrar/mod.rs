@@ -64,9 +64,9 @@ impl RegistrarHandle {
 
     /// Hands a job over without waiting: the job back when the queue is full (`None` when
     /// the registrar has stopped).
-    pub fn try_submit(&self, job: RegisterJob) -> Result<(), Option<RegisterJob>> {
+    pub fn try_submit(&self, job: RegisterJob) -> Result<(), Option<Box<RegisterJob>>> {
         self.0.try_send(job).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(job) => Some(job),
+            mpsc::error::TrySendError::Full(job) => Some(Box::new(job)),
             mpsc::error::TrySendError::Closed(_) => None,
         })
     }
