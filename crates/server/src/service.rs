@@ -1,8 +1,10 @@
 //! The transaction user: takes the endpoint's events on the driver task, asks the [`Router`]
 //! what to do, and either answers at once or hands the request to a handler task
-//! (`crate::inbound`); responses, timeouts, CANCELs and connection events go to the proxy
-//! task in the order they happened; a stray `2xx` to an INVITE we forwarded goes upstream at
-//! once ([`crate::proxy::stray`]). Nothing here blocks or waits: the driver must keep moving.
+//! (`crate::inbound`; with authentication off a REGISTER has nothing to wait for and goes
+//! to the registrar from here); responses, timeouts, CANCELs and connection events go to
+//! the proxy task in the order they happened; a stray `2xx` to an INVITE we forwarded goes
+//! upstream at once ([`crate::proxy::stray`]). Nothing here blocks or waits: the driver must
+//! keep moving.
 
 use crate::context::ServerContext;
 use crate::inbound::{self, Handler};
