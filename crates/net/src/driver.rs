@@ -198,6 +198,23 @@ impl CommandSender {
     pub async fn send(&self, command: Command) -> Result<(), DriverStopped> {
         self.0.send(command).await.map_err(|_| DriverStopped)
     }
+
+    /// Sends without waiting, from any thread (a store's completion, say): the command back
+    /// when the queue is full, so the caller can wait for room on a task instead.
+    pub fn try_send(&self, command: Command) -> Result<(), CommandNotSent> {
+        self.0.try_send(command).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(c) => CommandNotSent::Full(Box::new(c)),
+            mpsc::error::TrySendError::Closed(_) => CommandNotSent::Stopped(DriverStopped),
+        })
+    }
+}
+
+/// Why [`CommandSender::try_send`] did not send.
+#[derive(Debug)]
+pub enum CommandNotSent {
+    /// The queue is full; here is the command.
+    Full(Box<Command>),
+    Stopped(DriverStopped),
 }
 
 /// Runs an [`Endpoint`] over the bound listeners.

@@ -24,8 +24,8 @@ mod stream;
 pub mod tls;
 
 pub use driver::{
-    apply_command, Command, CommandSender, DriverStopped, EndpointCommands, EndpointDriver,
-    TransactionUser,
+    apply_command, Command, CommandNotSent, CommandSender, DriverStopped, EndpointCommands,
+    EndpointDriver, TransactionUser,
 };
 pub use listeners::{bind_tcp_listener, host_addresses, BindError, ListenerSet};
 pub use seed::random_seed;

@@ -52,6 +52,12 @@ pub struct FileConfig {
     pub data: PathBuf,
     /// tracing filter (`--log-level`): a level or `target=level` directives.
     pub log_level: String,
+    /// Runtime worker threads for SIP, HTTP and the server's tasks (the SQLite writer and
+    /// blocking pool are threads of their own); 0 is one per core. One by default: a
+    /// transaction crosses several tasks, and on one worker they hand over without waking
+    /// another thread, which costs less CPU per transaction than the parallelism gains
+    /// (bench/notes.md).
+    pub workers: usize,
     pub sip: SipSection,
     pub tls: TlsSection,
     pub http: HttpSection,
@@ -251,6 +257,7 @@ impl Default for FileConfig {
             domains: server.domains,
             data: server.data_dir,
             log_level: "info".to_owned(),
+            workers: 1,
             sip: SipSection::default(),
             tls: TlsSection::default(),
             http: HttpSection::default(),

@@ -77,6 +77,9 @@ struct ServeArgs {
     /// a served domain is a user): for benchmarks only (a warning is logged at start).
     #[arg(long, value_name = "on|off")]
     auth: Option<Switch>,
+    /// Runtime worker threads; 0 is one per core [default: 1].
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
 }
 
 /// An on/off flag value.
@@ -127,6 +130,7 @@ fn serve(args: ServeArgs) -> Result<(), ServeError> {
     apply_flags(&mut file, args);
     init_logging(&file.log_level)?;
     let tls_missing = file.tls.cert.is_none() && file.tls.key.is_none();
+    let workers = file.workers;
     let config = file.into_server_config()?;
     if tls_missing {
         if tls_flag {
@@ -135,10 +139,11 @@ fn serve(args: ServeArgs) -> Result<(), ServeError> {
             tracing::info!("no TLS listener (no --tls-cert and --tls-key)");
         }
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(ServeError::Runtime)?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if workers > 0 {
+        runtime.worker_threads(workers);
+    }
+    let runtime = runtime.enable_all().build().map_err(ServeError::Runtime)?;
     runtime.block_on(async {
         let server = parley_server::Server::bind(config).await?;
         server.run(shutdown_signal()).await?;
@@ -167,6 +172,9 @@ fn apply_flags(file: &mut FileConfig, args: ServeArgs) {
     }
     if let Some(data) = args.data {
         file.data = data;
+    }
+    if let Some(workers) = args.workers {
+        file.workers = workers;
     }
     if let Some(level) = args.log_level {
         file.log_level = level;

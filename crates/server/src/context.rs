@@ -12,7 +12,7 @@ use crate::proxy::next_hop::Resolver;
 use crate::proxy::ProxyHandle;
 use crate::registrar::RegistrarHandle;
 use bytes::Bytes;
-use parley_net::{Command, CommandSender};
+use parley_net::{Command, CommandNotSent, CommandSender};
 use parley_sip::{HeaderName, Message, TransactionId, Transport};
 use parley_store::{Store, StoreError};
 use std::net::SocketAddr;
@@ -85,6 +85,34 @@ impl ServerContext {
             .is_ok()
         {
             metrics::counter!(crate::metrics::SIP_RESPONSES_SENT, "class" => class).increment(1);
+        }
+    }
+
+    /// [`ServerContext::respond`] without waiting, from any thread (the store's writer
+    /// thread answers a REGISTER from its commit): no task is woken but the driver. When the
+    /// driver's queue is full, a task on `runtime` waits for room.
+    pub fn respond_now(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        tx: TransactionId,
+        response: Message,
+    ) {
+        let class = response.status().map_or("6xx", crate::metrics::class_label);
+        match self.commands.try_send(Command::Respond { tx, response }) {
+            Ok(()) => {
+                metrics::counter!(crate::metrics::SIP_RESPONSES_SENT, "class" => class)
+                    .increment(1);
+            }
+            Err(CommandNotSent::Full(command)) => {
+                let commands = self.commands.clone();
+                runtime.spawn(async move {
+                    if commands.send(*command).await.is_ok() {
+                        metrics::counter!(crate::metrics::SIP_RESPONSES_SENT, "class" => class)
+                            .increment(1);
+                    }
+                });
+            }
+            Err(CommandNotSent::Stopped(_)) => {}
         }
     }
 

@@ -68,7 +68,7 @@ pub async fn handle(
 }
 
 /// The address of record a URI names, if it is a user at one of our domains.
-fn local_user(ctx: &ServerContext, uri: &Uri) -> Option<Address> {
+pub fn local_user(ctx: &ServerContext, uri: &Uri) -> Option<Address> {
     let sip = uri.as_sip()?;
     let user = sip.user_unescaped()?;
     if !ctx.domains.is_local(&sip.host, sip.port) {

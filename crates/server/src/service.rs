@@ -1,8 +1,10 @@
 //! The transaction user: takes the endpoint's events on the driver task, asks the [`Router`]
 //! what to do, and either answers at once or hands the request to a handler task
-//! (`crate::inbound`); responses, timeouts, CANCELs and connection events go to the proxy
-//! task in the order they happened; a stray `2xx` to an INVITE we forwarded goes upstream at
-//! once ([`crate::proxy::stray`]). Nothing here blocks or waits: the driver must keep moving.
+//! (`crate::inbound`; with authentication off a REGISTER has nothing to wait for and goes
+//! to the registrar from here); responses, timeouts, CANCELs and connection events go to
+//! the proxy task in the order they happened; a stray `2xx` to an INVITE we forwarded goes
+//! upstream at once ([`crate::proxy::stray`]). Nothing here blocks or waits: the driver must
+//! keep moving.
 
 use crate::context::ServerContext;
 use crate::inbound::{self, Handler};
@@ -11,6 +13,7 @@ use crate::metrics::{
     SIP_RESPONSES_SENT, SIP_STRAY_RESPONSES,
 };
 use crate::proxy::ProxyInput;
+use crate::registrar::RegisterJob;
 use crate::router::{Decision, Router};
 use parley_net::{EndpointCommands, TransactionUser};
 use parley_sip::{ConnectionId, Event, Message, Method};
@@ -55,6 +58,44 @@ impl SipService {
     }
 }
 
+impl SipService {
+    /// A REGISTER when authentication is off: nothing to wait for before the registrar, so
+    /// it goes there from here, without a task of its own (`crate::inbound::register` does
+    /// the same after authenticating).
+    fn register(
+        &self,
+        endpoint: &mut EndpointCommands<'_>,
+        tx: parley_sip::TransactionId,
+        request: Message,
+        peer: parley_sip::Peer,
+    ) {
+        let aor = request
+            .to_header()
+            .ok()
+            .and_then(|to| inbound::local_user(&self.ctx, &to.uri));
+        let Some(aor) = aor else {
+            let r = self
+                .ctx
+                .response(&request, 404, "Not Found (not a user of this domain)");
+            return Self::answer(endpoint, tx, r);
+        };
+        let job = RegisterJob {
+            tx,
+            request,
+            peer,
+            aor,
+        };
+        match self.ctx.registrations.try_submit(job) {
+            Ok(()) => {}
+            Err(Some(job)) => {
+                let ctx = self.ctx.clone();
+                tokio::spawn(async move { ctx.registrations.submit(*job).await });
+            }
+            Err(None) => tracing::debug!("registrar stopped; REGISTER dropped"),
+        }
+    }
+}
+
 impl TransactionUser for SipService {
     fn handle_event(&mut self, event: Event, endpoint: &mut EndpointCommands<'_>) {
         match event {
@@ -75,6 +116,11 @@ impl TransactionUser for SipService {
                 let tag = endpoint.new_tag();
                 let invite = endpoint.cancel_target(&request);
                 let decision = self.router.decide(&request, &tag, invite.is_some());
+                if let (Some(Handler::Registrar), Some(tx), None) =
+                    (Handler::of(&decision), tx, &self.ctx.auth)
+                {
+                    return self.register(endpoint, tx, request, from);
+                }
                 if let Some(handler) = Handler::of(&decision) {
                     tokio::spawn(inbound::handle(
                         self.ctx.clone(),

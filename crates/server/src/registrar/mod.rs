@@ -61,6 +61,15 @@ impl RegistrarHandle {
     pub async fn submit(&self, job: RegisterJob) -> bool {
         self.0.send(job).await.is_ok()
     }
+
+    /// Hands a job over without waiting: the job back when the queue is full (`None` when
+    /// the registrar has stopped).
+    pub fn try_submit(&self, job: RegisterJob) -> Result<(), Option<Box<RegisterJob>>> {
+        self.0.try_send(job).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(job) => Some(Box::new(job)),
+            mpsc::error::TrySendError::Closed(_) => None,
+        })
+    }
 }
 
 /// The registrar task: runs REGISTERs one address of record at a time until `shutdown`.
@@ -70,13 +79,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     let mut busy: HashMap<Address, VecDeque<RegisterJob>> = HashMap::new();
-    // At most one message per job in flight: bounded by the job queue and the per-AOR cap.
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Address>();
+    let runtime = tokio::runtime::Handle::current();
     let start = |job: RegisterJob| {
-        let (ctx, done) = (ctx.clone(), done_tx.clone());
-        tokio::spawn(async move {
-            let aor = job.aor.clone();
-            register(&ctx, job).await;
+        let done = done_tx.clone();
+        begin(&ctx, &runtime, job, move |aor| {
             let _ = done.send(aor);
         });
     };
@@ -86,12 +93,9 @@ pub async fn run(
             () = &mut shutdown => break,
             Some(job) = jobs.recv() => match busy.get_mut(&job.aor) {
                 Some(queue) if queue.len() >= MAX_QUEUED_PER_AOR => {
-                    let ctx = ctx.clone();
-                    tokio::spawn(async move {
-                        let mut r = ctx.response(&job.request, 503, "Service Unavailable");
-                        r.headers.push(HeaderName::Other(bytes::Bytes::from_static(b"Retry-After")), "5");
-                        ctx.respond(job.tx, r).await;
-                    });
+                    let mut r = ctx.response(&job.request, 503, "Service Unavailable");
+                    r.headers.push(HeaderName::Other(bytes::Bytes::from_static(b"Retry-After")), "5");
+                    ctx.respond_now(&runtime, job.tx, r);
                 }
                 Some(queue) => queue.push_back(job),
                 None => {
@@ -112,47 +116,36 @@ pub async fn run(
     }
 }
 
-/// Applies one REGISTER and answers it; after a `200` leaving bindings, wakes the delivery
-/// of the user's stored messages if there are any.
-async fn register(ctx: &ServerContext, job: RegisterJob) {
+/// Starts one REGISTER: what needs no store is checked here, the rest is one job on the
+/// store's writer, whose completion answers it from the commit, so no task waits for the
+/// disk and the only thread woken afterwards is the driver's. `finished` runs once it is
+/// answered.
+fn begin(
+    ctx: &Arc<ServerContext>,
+    runtime: &tokio::runtime::Handle,
+    job: RegisterJob,
+    finished: impl FnOnce(Address) + Send + 'static,
+) {
     let RegisterJob {
         tx,
         request,
         peer,
         aor,
     } = job;
-    let (response, stored_messages) = apply(ctx, &request, &peer, &aor).await;
-    let code = response.status().unwrap_or(500);
-    metrics::counter!(REGISTRATIONS, "class" => crate::metrics::class_label(code)).increment(1);
-    ctx.respond(tx, response).await;
-    if code == 200 {
-        // Watchers of a user who publishes nothing see `open` while registered.
-        ctx.presence.registration_changed(aor.clone());
-    }
-    if stored_messages {
-        ctx.offline.wake(aor);
-    }
-}
-
-/// The answer to a REGISTER, and whether the user has bindings after it and messages
-/// waiting for them.
-async fn apply(
-    ctx: &ServerContext,
-    request: &Message,
-    peer: &Peer,
-    aor: &Address,
-) -> (Message, bool) {
-    let refuse = |code, reason: &str| (ctx.response(request, code, reason), false);
-    let wanted = match RegisterRequest::read(request) {
+    let wanted = match read_request(ctx, &request) {
         Ok(w) => w,
-        Err(r) => return refuse(r.code, r.reason),
-    };
-    if let RequestedContacts::List(list) = &wanted.contacts {
-        if list.iter().any(|c| points_at_us(ctx, &c.uri)) {
-            // Requests for the user would come straight back to us (a loop).
-            return refuse(403, "Forbidden (contact points at this server)");
+        Err((code, reason)) => {
+            answer(
+                ctx,
+                runtime,
+                tx,
+                ctx.response(&request, code, reason),
+                &aor,
+                false,
+            );
+            return finished(aor);
         }
-    }
+    };
     let now = ctx.clock.now();
     let origin = Origin {
         aor: aor.clone(),
@@ -163,23 +156,71 @@ async fn apply(
         },
         now,
     };
-    // The read, the plan and the write run as one job on the store's writer (REGISTERs for
-    // one address of record run one at a time, `run`): no thread waits for the commit, and
-    // the answer comes back on a channel once it is durable.
-    let (tx, rx) = tokio::sync::oneshot::channel();
     let plan_of = {
         let (wanted, origin, settings) = (wanted.clone(), origin.clone(), ctx.registrar.clone());
         move |existing: &[Binding]| plan(&wanted, existing, &origin, &settings)
     };
+    let (ctx_done, runtime) = (ctx.clone(), runtime.clone());
+    let key = aor.clone();
     ctx.store.register(
-        aor,
+        &key,
         now,
         Box::new(move |existing| plan_of(existing).unwrap_or_default()),
         Box::new(move |outcome| {
-            let _ = tx.send(outcome);
+            let ctx = ctx_done;
+            let (response, stored_messages) =
+                complete(&ctx, &request, &peer, &wanted, &origin, outcome);
+            answer(&ctx, &runtime, tx, response, &aor, stored_messages);
+            finished(aor);
         }),
     );
-    let outcome = rx.await.unwrap_or(Err(StoreError::Closed));
+}
+
+/// What a REGISTER asks for, or the status and reason to refuse it with.
+fn read_request(
+    ctx: &ServerContext,
+    request: &Message,
+) -> Result<RegisterRequest, (u16, &'static str)> {
+    let wanted = RegisterRequest::read(request).map_err(|r| (r.code, r.reason))?;
+    if let RequestedContacts::List(list) = &wanted.contacts {
+        if list.iter().any(|c| points_at_us(ctx, &c.uri)) {
+            return Err((403, "Forbidden (contact points at this server)"));
+        }
+    }
+    Ok(wanted)
+}
+
+/// Sends the answer to a REGISTER; after a `200` leaving bindings, wakes the delivery of the
+/// user's stored messages if there are any.
+fn answer(
+    ctx: &ServerContext,
+    runtime: &tokio::runtime::Handle,
+    tx: TransactionId,
+    response: Message,
+    aor: &Address,
+    stored_messages: bool,
+) {
+    let code = response.status().unwrap_or(500);
+    metrics::counter!(REGISTRATIONS, "class" => crate::metrics::class_label(code)).increment(1);
+    ctx.respond_now(runtime, tx, response);
+    if code == 200 {
+        ctx.presence.registration_changed(aor.clone());
+    }
+    if stored_messages {
+        ctx.offline.wake(aor.clone());
+    }
+}
+
+/// The answer to a REGISTER once the store's job is done, and whether the user has bindings
+/// after it and messages waiting for them.
+fn complete(
+    ctx: &ServerContext,
+    request: &Message,
+    peer: &Peer,
+    wanted: &RegisterRequest,
+    origin: &Origin,
+    outcome: Result<Registered, StoreError>,
+) -> (Message, bool) {
     let Registered {
         bindings,
         previous,
@@ -189,13 +230,12 @@ async fn apply(
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "bindings not updated");
-            return refuse(500, "Server Internal Error (bindings not stored)");
+            let r = ctx.response(request, 500, "Server Internal Error (bindings not stored)");
+            return (r, false);
         }
     };
     if !changed {
-        // Nothing was written: either the REGISTER changes nothing (a query) or it is
-        // refused. The plan is a pure function of the bindings it saw, which are these.
-        if let Err(refusal) = plan(&wanted, &bindings, &origin, &ctx.registrar) {
+        if let Err(refusal) = plan(wanted, &bindings, origin, &ctx.registrar) {
             let mut r = ctx.response(request, refusal.code, refusal.reason);
             if let Some(min) = refusal.min_expires {
                 r.headers.push(HeaderName::MinExpires, min.to_string());
@@ -203,17 +243,18 @@ async fn apply(
             return (r, false);
         }
     }
+    let aor = &origin.aor;
     ctx.location.set(aor, &bindings);
     tracing::debug!(%aor, bindings = bindings.len(), remote = %peer.remote, "registered");
-    // Before the 200: a client that has it may be sent requests over its new connection.
     let before = if changed { &previous } else { &bindings };
     ctx.flows.registered(aor, peer, before, &bindings);
     let mut ok = ctx.response(request, 200, "OK");
     for b in &bindings {
-        ok.headers.push(HeaderName::Contact, contact_value(b, now));
+        ok.headers
+            .push(HeaderName::Contact, contact_value(b, origin.now));
     }
     ok.headers
-        .push(HeaderName::Date, format_date(now.as_unix_secs()));
+        .push(HeaderName::Date, format_date(origin.now.as_unix_secs()));
     (ok, messages_waiting)
 }
 
