@@ -40,6 +40,17 @@ impl State {
                 None
             }
         };
+        self.decide_with(watcher, resource, stored)
+    }
+
+    /// Decides a presence subscription of `watcher` to `resource` given the presentity's
+    /// stored decision (read by the caller).
+    pub(super) fn decide_with(
+        &self,
+        watcher: &Address,
+        resource: &Address,
+        stored: Option<WatcherDecision>,
+    ) -> Decided {
         let decision = self.ctx.presence_policy.decide(
             Party::new(watcher.user(), watcher.domain()),
             Party::new(resource.user(), resource.domain()),
@@ -68,10 +79,10 @@ impl State {
             }
             Decision::Pending => {}
         }
-        let ids: Vec<String> = self
+        let ids: Vec<super::index::Key> = self
             .by_resource
             .get(presentity)
-            .map(|ids| ids.iter().cloned().collect())
+            .map(|ids| ids.iter().copied().collect())
             .unwrap_or_default();
         let now = instant_now();
         let mut activated = Vec::new();
@@ -96,7 +107,7 @@ impl State {
                     }
                     if pending {
                         w.sub.authorize(now, Authorization::Allow);
-                        activated.push(id.clone());
+                        activated.push(w.id.clone());
                     } else if changed {
                         w.sub.state_changed(now);
                     }

@@ -36,11 +36,21 @@ impl State {
                 });
             }
             self.presentities.insert(presentity.clone(), pubs);
+            self.arm_publication_expiry(presentity);
         }
         Ok(self
             .presentities
             .entry(presentity.clone())
             .or_insert_with(|| Publications::new(PublicationLimits::default())))
+    }
+
+    /// Sets the wake-up for the earliest publication expiry of `presentity`.
+    pub(super) fn arm_publication_expiry(&mut self, presentity: &Address) {
+        let at = self
+            .presentities
+            .get(presentity)
+            .and_then(Publications::poll_timeout);
+        self.publication_expiry.set(presentity, at);
     }
 
     /// Applies one PUBLISH; the answer to send.
@@ -146,6 +156,8 @@ impl State {
                 | parley_store::StoreError::PublicationExpired(_),
             ) => {
                 self.presentities.remove(&presentity);
+                self.documents.remove(&presentity);
+                self.arm_publication_expiry(&presentity);
                 return (
                     ctx.response(request, 412, "Conditional Request Failed"),
                     false,
@@ -153,7 +165,8 @@ impl State {
             }
             Err(e) => return (store_failure(&ctx, request, &e), false),
         }
-        self.presentities.insert(presentity, next);
+        self.presentities.insert(presentity.clone(), next);
+        self.arm_publication_expiry(&presentity);
         let mut ok = ctx.response(request, 200, "OK");
         ok.headers.push(HeaderName::SipETag, etag);
         ok.headers
