@@ -26,10 +26,6 @@ pub(super) struct Watches {
 }
 
 impl Watches {
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
     pub fn get(&self, key: &Key) -> Option<&Watch> {
         self.map.get(key)
     }

@@ -188,28 +188,80 @@ impl Default for PresenceSettings {
     }
 }
 
-/// The way to the presence task.
-#[derive(Debug, Clone)]
-pub struct PresenceHandle {
-    jobs: mpsc::Sender<PresenceJob>,
+/// How many tasks share the presentities. Each awaits its own store writes, so this many
+/// PUBLISHes or SUBSCRIBEs can share one commit of the store's group commit.
+pub const SHARDS: usize = 16;
+
+/// The shard of a presentity: by its user part, which is also the user part of our Contact in
+/// its subscription dialogs (`local_contact`), so that a SUBSCRIBE in a dialog finds the
+/// shard from its Request-URI alone.
+fn shard_of(presentity: &Address) -> usize {
+    shard_of_user(presentity.user())
 }
 
+fn shard_of_user(user: &str) -> usize {
+    // FNV-1a: stable across runs and builds, unlike the std hasher.
+    let h = user.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    usize::try_from(h % SHARDS as u64).unwrap_or(0)
+}
+
+/// The way to the presence tasks.
+#[derive(Debug, Clone)]
+pub struct PresenceHandle {
+    shards: Arc<[mpsc::Sender<PresenceJob>]>,
+}
+
+/// The job queues of the presence tasks, one per shard.
+#[derive(Debug)]
+pub struct PresenceJobs(Vec<mpsc::Receiver<PresenceJob>>);
+
 impl PresenceHandle {
-    pub fn channel() -> (PresenceHandle, mpsc::Receiver<PresenceJob>) {
-        let (jobs, rx) = mpsc::channel(1024);
-        (PresenceHandle { jobs }, rx)
+    pub fn channel() -> (PresenceHandle, PresenceJobs) {
+        let (senders, receivers): (Vec<_>, Vec<_>) =
+            (0..SHARDS).map(|_| mpsc::channel(1024)).unzip();
+        (
+            PresenceHandle {
+                shards: senders.into(),
+            },
+            PresenceJobs(receivers),
+        )
+    }
+
+    fn shard(&self, job: &PresenceJob) -> Option<&mpsc::Sender<PresenceJob>> {
+        let index = match job {
+            PresenceJob::Publish { presentity, .. } => shard_of(presentity),
+            PresenceJob::Subscribe { resource, .. } => shard_of(resource),
+            PresenceJob::Registered { aor } => shard_of(aor),
+            PresenceJob::Resubscribe { request, .. } => {
+                let user = request
+                    .uri()
+                    .and_then(|u| u.as_sip())
+                    .and_then(|u| u.user_unescaped());
+                shard_of_user(user.as_deref().unwrap_or_default())
+            }
+            PresenceJob::Reconsider { presentity, .. } => shard_of(presentity),
+            PresenceJob::Watchers { presentity, .. } => shard_of(presentity),
+        };
+        self.shards.get(index)
     }
 
     /// Tells the task that `aor`'s registrations changed; dropped when the queue is full.
     pub fn registration_changed(&self, aor: Address) {
-        if self.jobs.try_send(PresenceJob::Registered { aor }).is_err() {
+        let job = PresenceJob::Registered { aor };
+        let sent = self.shard(&job).is_some_and(|s| s.try_send(job).is_ok());
+        if !sent {
             tracing::debug!("presence queue full: registration change dropped");
         }
     }
 
     /// Hands a job over; `false` when the task has stopped.
     pub async fn submit(&self, job: PresenceJob) -> bool {
-        self.jobs.send(job).await.is_ok()
+        match self.shard(&job) {
+            Some(s) => s.send(job).await.is_ok(),
+            None => false,
+        }
     }
 }
 
@@ -251,11 +303,103 @@ struct State {
     outcomes: mpsc::Sender<Outcome>,
 }
 
-/// Runs the presence task until `stop` completes: restores the stored subscriptions, then
-/// handles jobs, NOTIFY outcomes and subscription timers.
-pub async fn run(
+/// What a shard restores: the stored subscriptions of its presentities, the stored decisions
+/// about their watchers, and their earliest binding expiries.
+#[derive(Default)]
+struct Restored {
+    subscriptions: Vec<parley_store::presence::Subscription>,
+    decisions: HashMap<(Address, Address), parley_store::presence::WatcherDecision>,
+    bindings: HashMap<Address, i64>,
+}
+
+/// Runs the presence tasks until `stop` completes: restores the stored subscriptions (read
+/// once, handed to the shard of each presentity), then each shard handles its jobs, NOTIFY
+/// outcomes and subscription timers.
+pub async fn run(ctx: Arc<ServerContext>, jobs: PresenceJobs, stop: impl Future<Output = ()>) {
+    let mut restored = load(&ctx).await;
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    let mut shards = Vec::new();
+    for (i, jobs) in jobs.0.into_iter().enumerate() {
+        let part = restored.get_mut(i).map(std::mem::take).unwrap_or_default();
+        let mut stopped = stopped.clone();
+        let stop = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        shards.push(tokio::spawn(run_shard(ctx.clone(), jobs, part, stop)));
+    }
+    drop(restored);
+    stop.await;
+    let _ = stopping.send(true);
+    for shard in shards {
+        let _ = shard.await;
+    }
+}
+
+/// Reads what the shards restore, in one store call: a node holding a million subscriptions
+/// must be back in service within seconds, not wait for a million round trips.
+async fn load(ctx: &ServerContext) -> Vec<Restored> {
+    let now = ctx.clock.now();
+    let loaded = ctx
+        .store(move |s| {
+            let subs = s.load_live_subscriptions(now)?;
+            let mut resources: Vec<&Address> = subs
+                .iter()
+                .filter(|s| Package::named(&s.event) == Some(Package::Presence))
+                .map(|s| &s.resource)
+                .collect();
+            resources.sort_unstable();
+            resources.dedup();
+            let mut decisions = Vec::new();
+            let mut bindings = Vec::new();
+            for r in resources {
+                for a in s.list_authorizations(r)? {
+                    decisions.push(((r.clone(), a.watcher), a.decision));
+                }
+                let earliest = s
+                    .live_bindings(r, now)?
+                    .iter()
+                    .map(|b| b.expires_at.as_unix_millis())
+                    .min();
+                if let Some(at) = earliest.and_then(|ms| i64::try_from(ms).ok()) {
+                    bindings.push((r.clone(), at));
+                }
+            }
+            Ok((subs, decisions, bindings))
+        })
+        .await;
+    let mut shards: Vec<Restored> = (0..SHARDS).map(|_| Restored::default()).collect();
+    let (subs, decisions, bindings) = match loaded {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "subscriptions not restored");
+            return shards;
+        }
+    };
+    let count = subs.len();
+    for s in subs {
+        if let Some(shard) = shards.get_mut(shard_of(&s.resource)) {
+            shard.subscriptions.push(s);
+        }
+    }
+    for (key, d) in decisions {
+        if let Some(shard) = shards.get_mut(shard_of(&key.0)) {
+            shard.decisions.insert(key, d);
+        }
+    }
+    for (who, at) in bindings {
+        if let Some(shard) = shards.get_mut(shard_of(&who)) {
+            shard.bindings.insert(who, at);
+        }
+    }
+    tracing::info!(count, "presence subscriptions loaded");
+    shards
+}
+
+/// One shard: the presentities whose user part hashes to it, and their subscriptions.
+async fn run_shard(
     ctx: Arc<ServerContext>,
     mut jobs: mpsc::Receiver<PresenceJob>,
+    restored: Restored,
     stop: impl Future<Output = ()>,
 ) {
     let (outcomes, mut outcome_rx) = mpsc::channel(1024);
@@ -272,7 +416,7 @@ pub async fn run(
         waiting: waiting::Waiting::default(),
         outcomes,
     };
-    state.restore().await;
+    state.restore(restored);
     state.drain().await;
     tokio::pin!(stop);
     loop {
@@ -395,52 +539,19 @@ impl State {
         }
     }
 
-    /// Loads the live subscriptions of the store (after a restart): they are notified again
-    /// at the next change, without re-subscribing. Presence subscriptions are decided again
-    /// from the stored authorizations (a polite block is kept that way). The store is asked
-    /// once for all of them, not once per subscription: a node holding a million must be
-    /// back in service within seconds.
-    async fn restore(&mut self) {
+    /// Takes over the live subscriptions of the store (after a restart): they are notified
+    /// again at the next change, without re-subscribing. Presence subscriptions are decided
+    /// again from the stored authorizations (a polite block is kept that way).
+    fn restore(&mut self, restored: Restored) {
+        let Restored {
+            subscriptions,
+            decisions,
+            bindings,
+        } = restored;
         let now = self.ctx.clock.now();
-        let stored = self
-            .ctx
-            .store(move |s| {
-                let subs = s.load_live_subscriptions(now)?;
-                let mut resources: Vec<&Address> = subs
-                    .iter()
-                    .filter(|s| Package::named(&s.event) == Some(Package::Presence))
-                    .map(|s| &s.resource)
-                    .collect();
-                resources.sort_unstable();
-                resources.dedup();
-                let mut decisions = HashMap::new();
-                let mut bindings = HashMap::new();
-                for r in resources {
-                    for a in s.list_authorizations(r)? {
-                        decisions.insert((r.clone(), a.watcher), a.decision);
-                    }
-                    let earliest = s
-                        .live_bindings(r, now)?
-                        .iter()
-                        .map(|b| b.expires_at.as_unix_millis())
-                        .min();
-                    if let Some(at) = earliest.and_then(|ms| i64::try_from(ms).ok()) {
-                        bindings.insert(r.clone(), at);
-                    }
-                }
-                Ok((subs, decisions, bindings))
-            })
-            .await;
-        let (stored, decisions, bindings) = match stored {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "subscriptions not restored");
-                return;
-            }
-        };
         let interval = self.settings().notifier.min_notify_interval;
         let (instant, unix) = (instant_now(), now.as_unix_secs());
-        for s in stored {
+        for s in subscriptions {
             let kind = match Package::named(&s.event) {
                 Some(Package::Presence) => {
                     let key = (s.resource.clone(), s.watcher.clone());
@@ -486,10 +597,6 @@ impl State {
                 self.bindings.set(&who, Some(at));
             }
         }
-        tracing::info!(
-            count = self.watches.len(),
-            "presence subscriptions restored"
-        );
     }
 
     fn insert(&mut self, w: Watch) -> Key {
