@@ -284,6 +284,10 @@ impl EntityTagSource for RandomTags {
 struct State {
     ctx: Arc<ServerContext>,
     presentities: HashMap<Address, Publications<Presence>>,
+    /// `presentities` holds every presentity with live publications (read at start).
+    complete: bool,
+    /// Presentities whose publications are to be read from the store again.
+    stale: HashSet<Address>,
     /// When the earliest publication of each presentity expires.
     publication_expiry: WallDeadlines<Address>,
     /// The presence document of each watched presentity, printed once for all its watchers
@@ -307,6 +311,10 @@ struct State {
 /// about their watchers, and their earliest binding expiries.
 #[derive(Default)]
 struct Restored {
+    /// The store could be read: what follows is all there is.
+    complete: bool,
+    /// The live `presence` publications, by presentity.
+    publications: HashMap<Address, Vec<parley_store::presence::Publication>>,
     subscriptions: Vec<parley_store::presence::Subscription>,
     decisions: HashMap<(Address, Address), parley_store::presence::WatcherDecision>,
     bindings: HashMap<Address, i64>,
@@ -364,11 +372,12 @@ async fn load(ctx: &ServerContext) -> Vec<Restored> {
                     bindings.push((r.clone(), at));
                 }
             }
-            Ok((subs, decisions, bindings))
+            let publications = s.load_live_publications(now)?;
+            Ok((subs, decisions, bindings, publications))
         })
         .await;
     let mut shards: Vec<Restored> = (0..SHARDS).map(|_| Restored::default()).collect();
-    let (subs, decisions, bindings) = match loaded {
+    let (subs, decisions, bindings, publications) = match loaded {
         Ok(l) => l,
         Err(e) => {
             tracing::warn!(error = %e, "subscriptions not restored");
@@ -391,6 +400,21 @@ async fn load(ctx: &ServerContext) -> Vec<Restored> {
             shard.bindings.insert(who, at);
         }
     }
+    for p in publications {
+        if p.event != PRESENCE {
+            continue;
+        }
+        if let Some(shard) = shards.get_mut(shard_of(&p.presentity)) {
+            shard
+                .publications
+                .entry(p.presentity.clone())
+                .or_default()
+                .push(p);
+        }
+    }
+    for shard in &mut shards {
+        shard.complete = true;
+    }
     tracing::info!(count, "presence subscriptions loaded");
     shards
 }
@@ -406,6 +430,8 @@ async fn run_shard(
     let mut state = State {
         ctx,
         presentities: HashMap::new(),
+        complete: false,
+        stale: HashSet::new(),
         publication_expiry: WallDeadlines::default(),
         documents: HashMap::new(),
         watches: Watches::default(),
@@ -544,10 +570,16 @@ impl State {
     /// again from the stored authorizations (a polite block is kept that way).
     fn restore(&mut self, restored: Restored) {
         let Restored {
+            complete,
+            publications,
             subscriptions,
             decisions,
             bindings,
         } = restored;
+        for (who, stored) in publications {
+            self.restore_publications(&who, stored);
+        }
+        self.complete = complete;
         let now = self.ctx.clock.now();
         let interval = self.settings().notifier.min_notify_interval;
         let (instant, unix) = (instant_now(), now.as_unix_secs());
