@@ -16,7 +16,9 @@ pub(super) type Key = u64;
 /// The subscriptions, those with inputs not yet acted on, and their deadlines.
 #[derive(Debug, Default)]
 pub(super) struct Watches {
-    map: HashMap<Key, Watch>,
+    /// Boxed: a `Watch` is about a kilobyte, and a table of boxes grows by 16-byte slots
+    /// rather than leaving kilobyte slots empty (issue 5: memory per subscription).
+    map: HashMap<Key, Box<Watch>>,
     next_key: Key,
     /// Subscriptions given an input since their actions were last taken (may repeat).
     dirty: Vec<Key>,
@@ -27,7 +29,7 @@ pub(super) struct Watches {
 
 impl Watches {
     pub fn get(&self, key: &Key) -> Option<&Watch> {
-        self.map.get(key)
+        self.map.get(key).map(|w| &**w)
     }
 
     /// The subscription, marked for its actions to be taken: every input to its state
@@ -35,25 +37,25 @@ impl Watches {
     pub fn get_mut(&mut self, key: &Key) -> Option<&mut Watch> {
         let w = self.map.get_mut(key)?;
         self.dirty.push(*key);
-        Some(w)
+        Some(&mut **w)
     }
 
     /// The subscription without marking it (taking its actions, reading for documents).
     pub fn peek_mut(&mut self, key: &Key) -> Option<&mut Watch> {
-        self.map.get_mut(key)
+        self.map.get_mut(key).map(|w| &mut **w)
     }
 
     /// Adds a subscription (its first actions are due); its key.
     pub fn insert(&mut self, w: Watch) -> Key {
         let key = self.next_key;
         self.next_key = self.next_key.wrapping_add(1);
-        self.map.insert(key, w);
+        self.map.insert(key, Box::new(w));
         self.dirty.push(key);
         key
     }
 
     pub fn remove(&mut self, key: &Key) -> Option<Watch> {
-        self.map.remove(key)
+        self.map.remove(key).map(|w| *w)
     }
 
     /// The next subscription given an input, until none is left.
@@ -103,6 +105,79 @@ impl Watches {
             }
         }
         due
+    }
+}
+
+/// The subscriptions by dialog (Call-ID, local tag, remote tag), for SUBSCRIBEs in a dialog.
+/// Keyed by a hash of the three rather than copies of them (issue 5: memory per
+/// subscription); the rare dialog whose hash is taken goes into `collisions` by value.
+#[derive(Debug, Default)]
+pub(super) struct DialogIndex {
+    hasher: std::hash::RandomState,
+    by_hash: HashMap<u64, Key>,
+    collisions: HashMap<(String, String, String), Key>,
+}
+
+impl DialogIndex {
+    fn hash(&self, call_id: &str, local_tag: &str, remote_tag: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one((call_id, local_tag, remote_tag))
+    }
+
+    /// The subscription of the dialog, if any.
+    pub fn get(
+        &self,
+        watches: &Watches,
+        call_id: &str,
+        local_tag: &str,
+        remote_tag: &str,
+    ) -> Option<Key> {
+        let same = |key: &Key| {
+            watches.get(key).is_some_and(|w| {
+                let d = w.sub.dialog();
+                d.call_id == call_id && d.local_tag == local_tag && d.remote_tag == remote_tag
+            })
+        };
+        let hash = self.hash(call_id, local_tag, remote_tag);
+        if let Some(key) = self.by_hash.get(&hash).filter(|k| same(k)) {
+            return Some(*key);
+        }
+        let owned = (
+            call_id.to_owned(),
+            local_tag.to_owned(),
+            remote_tag.to_owned(),
+        );
+        self.collisions.get(&owned).copied()
+    }
+
+    /// Adds the dialog of `key` (already in `watches`).
+    pub fn insert(&mut self, watches: &Watches, key: Key) {
+        let Some(w) = watches.get(&key) else {
+            return;
+        };
+        let d = w.sub.dialog();
+        let hash = self.hash(&d.call_id, &d.local_tag, &d.remote_tag);
+        match self.by_hash.get(&hash) {
+            Some(other) if *other != key && watches.get(other).is_some() => {
+                let owned = (d.call_id.clone(), d.local_tag.clone(), d.remote_tag.clone());
+                self.collisions.insert(owned, key);
+            }
+            _ => {
+                self.by_hash.insert(hash, key);
+            }
+        }
+    }
+
+    /// Removes the dialog of `w`, whose key was `key`.
+    pub fn remove(&mut self, w: &Watch, key: Key) {
+        let d = w.sub.dialog();
+        let hash = self.hash(&d.call_id, &d.local_tag, &d.remote_tag);
+        if self.by_hash.get(&hash) == Some(&key) {
+            self.by_hash.remove(&hash);
+        } else if !self.collisions.is_empty() {
+            let owned = (d.call_id.clone(), d.local_tag.clone(), d.remote_tag.clone());
+            self.collisions.remove(&owned);
+        }
     }
 }
 

@@ -20,7 +20,7 @@
 
 use crate::context::ServerContext;
 use bytes::Bytes;
-use index::{Key, WallDeadlines, Watches};
+use index::{DialogIndex, Key, WallDeadlines, Watches};
 use parley_presence::policy::Decision;
 pub use parley_presence::policy::SubscriptionPolicy;
 use parley_presence::publish::Publications;
@@ -295,7 +295,7 @@ struct State {
     documents: HashMap<Address, Bytes>,
     watches: Watches,
     /// (Call-ID, local tag, remote tag) to subscription.
-    by_dialog: HashMap<(String, String, String), Key>,
+    by_dialog: DialogIndex,
     /// The presence subscriptions of each presentity.
     by_resource: HashMap<Address, HashSet<Key>>,
     /// The winfo subscriptions of each presentity (its own).
@@ -435,7 +435,7 @@ async fn run_shard(
         publication_expiry: WallDeadlines::default(),
         documents: HashMap::new(),
         watches: Watches::default(),
-        by_dialog: HashMap::new(),
+        by_dialog: DialogIndex::default(),
         by_resource: HashMap::new(),
         winfo_of: HashMap::new(),
         bindings: registration::BindingExpiry::default(),
@@ -491,11 +491,6 @@ async fn run_shard(
 
 fn instant_now() -> Instant {
     tokio::time::Instant::now().into_std()
-}
-
-fn dialog_key(sub: &Subscription) -> (String, String, String) {
-    let d = sub.dialog();
-    (d.call_id.clone(), d.local_tag.clone(), d.remote_tag.clone())
 }
 
 fn now_millis(ctx: &ServerContext) -> i64 {
@@ -632,11 +627,10 @@ impl State {
     }
 
     fn insert(&mut self, w: Watch) -> Key {
-        let dialog = dialog_key(&w.sub);
         let resource = w.resource.clone();
         let presence = w.is_presence();
         let key = self.watches.insert(w);
-        self.by_dialog.insert(dialog, key);
+        self.by_dialog.insert(&self.watches, key);
         let index = match presence {
             true => &mut self.by_resource,
             false => &mut self.winfo_of,
@@ -648,7 +642,7 @@ impl State {
     /// Drops a subscription; a presence watcher leaving is reported to the winfo subscribers.
     fn forget(&mut self, key: Key) -> Option<Watch> {
         let w = self.watches.remove(&key)?;
-        self.by_dialog.remove(&dialog_key(&w.sub));
+        self.by_dialog.remove(&w, key);
         let index = match w.kind {
             WatchKind::Presence { .. } => &mut self.by_resource,
             WatchKind::Winfo(_) => &mut self.winfo_of,

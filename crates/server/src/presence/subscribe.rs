@@ -170,7 +170,7 @@ impl State {
                 return ctx.respond(tx, r).await;
             }
         };
-        let Some(id) = self.by_dialog.get(&key).copied() else {
+        let Some(id) = self.by_dialog.get(&self.watches, &key.0, &key.1, &key.2) else {
             let r = ctx.response(request, 481, "Subscription Does Not Exist");
             return ctx.respond(tx, r).await;
         };
