@@ -32,6 +32,11 @@ impl Watches {
         self.map.get(key).map(|w| &**w)
     }
 
+    pub fn reserve(&mut self, more: usize) {
+        self.map.reserve(more);
+        self.deadlines.reserve(more);
+    }
+
     /// The subscription, marked for its actions to be taken: every input to its state
     /// machine goes through here.
     pub fn get_mut(&mut self, key: &Key) -> Option<&mut Watch> {

@@ -316,7 +316,8 @@ struct Restored {
     /// The live `presence` publications, by presentity.
     publications: HashMap<Address, Vec<parley_store::presence::Publication>>,
     subscriptions: Vec<parley_store::presence::Subscription>,
-    decisions: HashMap<(Address, Address), parley_store::presence::WatcherDecision>,
+    /// By presentity, then watcher.
+    decisions: HashMap<Address, HashMap<Address, parley_store::presence::WatcherDecision>>,
     bindings: HashMap<Address, i64>,
 }
 
@@ -350,13 +351,11 @@ async fn load(ctx: &ServerContext) -> Vec<Restored> {
     let loaded = ctx
         .store(move |s| {
             let subs = s.load_live_subscriptions(now)?;
-            let mut resources: Vec<&Address> = subs
+            let resources: HashSet<&Address> = subs
                 .iter()
                 .filter(|s| Package::named(&s.event) == Some(Package::Presence))
                 .map(|s| &s.resource)
                 .collect();
-            resources.sort_unstable();
-            resources.dedup();
             let mut decisions = Vec::new();
             let mut bindings = Vec::new();
             for r in resources {
@@ -390,9 +389,13 @@ async fn load(ctx: &ServerContext) -> Vec<Restored> {
             shard.subscriptions.push(s);
         }
     }
-    for (key, d) in decisions {
-        if let Some(shard) = shards.get_mut(shard_of(&key.0)) {
-            shard.decisions.insert(key, d);
+    for ((presentity, watcher), d) in decisions {
+        if let Some(shard) = shards.get_mut(shard_of(&presentity)) {
+            shard
+                .decisions
+                .entry(presentity)
+                .or_default()
+                .insert(watcher, d);
         }
     }
     for (who, at) in bindings {
@@ -578,11 +581,14 @@ impl State {
         let now = self.ctx.clock.now();
         let interval = self.settings().notifier.min_notify_interval;
         let (instant, unix) = (instant_now(), now.as_unix_secs());
-        for s in subscriptions {
+        self.watches.reserve(subscriptions.len());
+        for mut s in subscriptions {
             let kind = match Package::named(&s.event) {
                 Some(Package::Presence) => {
-                    let key = (s.resource.clone(), s.watcher.clone());
-                    let stored = decisions.get(&key).copied();
+                    let stored = decisions
+                        .get(&s.resource)
+                        .and_then(|d| d.get(&s.watcher))
+                        .copied();
                     let decision = self.decide_with(&s.watcher, &s.resource, stored);
                     WatchKind::Presence {
                         polite_block: decision.decision == (Decision::Deny { polite: true }),
@@ -599,7 +605,7 @@ impl State {
                 }),
                 None => continue,
             };
-            let record = watch::record_of(&s);
+            let record = watch::take_record(&mut s);
             match Subscription::from_record(instant, unix, &record, interval) {
                 Ok(sub) => {
                     self.insert(Watch {

@@ -134,24 +134,26 @@ impl Watch {
     }
 }
 
-/// The notifier-side record of a stored subscription.
-pub fn record_of(s: &parley_store::presence::Subscription) -> SubscriptionRecord {
-    let d = &s.dialog;
+/// The notifier-side record of a stored subscription, its dialog and event moved out (a
+/// restart turns a million of them into subscriptions: copying every string would double
+/// the work).
+pub fn take_record(s: &mut parley_store::presence::Subscription) -> SubscriptionRecord {
+    let d = &mut s.dialog;
     SubscriptionRecord {
         dialog: DialogRecord {
-            call_id: d.id.call_id.clone(),
-            local_tag: d.id.local_tag.clone(),
-            remote_tag: d.id.remote_tag.clone(),
-            local_uri: d.local_uri.clone(),
-            remote_uri: d.remote_uri.clone(),
+            call_id: std::mem::take(&mut d.id.call_id),
+            local_tag: std::mem::take(&mut d.id.local_tag),
+            remote_tag: std::mem::take(&mut d.id.remote_tag),
+            local_uri: std::mem::take(&mut d.local_uri),
+            remote_uri: std::mem::take(&mut d.remote_uri),
             local_seq: d.local_cseq,
             remote_seq: Some(d.remote_cseq),
-            remote_target: d.remote_target.clone(),
-            local_target: d.local_contact.clone(),
-            route_set: d.route_set.clone(),
+            remote_target: std::mem::take(&mut d.remote_target),
+            local_target: std::mem::take(&mut d.local_contact),
+            route_set: std::mem::take(&mut d.route_set),
             secure: d.secure,
         },
-        event: s.event.clone(),
+        event: std::mem::take(&mut s.event),
         state: match s.state {
             SubscriptionState::Pending => "pending".to_owned(),
             SubscriptionState::Active => "active".to_owned(),
