@@ -32,6 +32,10 @@ impl Watches {
         self.map.get(key).map(|w| &**w)
     }
 
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
     pub fn reserve(&mut self, more: usize) {
         self.map.reserve(more);
         self.deadlines.reserve(more);

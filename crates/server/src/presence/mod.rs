@@ -328,16 +328,40 @@ pub async fn run(ctx: Arc<ServerContext>, jobs: PresenceJobs, stop: impl Future<
     let mut restored = load(&ctx).await;
     let (stopping, stopped) = tokio::sync::watch::channel(false);
     let mut shards = Vec::new();
+    let mut counts = Vec::new();
     for (i, jobs) in jobs.0.into_iter().enumerate() {
         let part = restored.get_mut(i).map(std::mem::take).unwrap_or_default();
         let mut stopped = stopped.clone();
         let stop = async move {
             let _ = stopped.wait_for(|s| *s).await;
         };
-        shards.push(tokio::spawn(run_shard(ctx.clone(), jobs, part, stop)));
+        let (count, counted) = oneshot::channel();
+        counts.push(counted);
+        shards.push(tokio::spawn(run_shard(
+            ctx.clone(),
+            jobs,
+            part,
+            count,
+            stop,
+        )));
     }
     drop(restored);
-    stop.await;
+    tokio::pin!(stop);
+    let restored = async {
+        let mut total = 0;
+        for c in counts {
+            total += c.await.unwrap_or(0);
+        }
+        total
+    };
+    tokio::select! {
+        () = &mut stop => {},
+        count = restored => {
+            // Operators (and the interop checks) wait for this line after a restart.
+            tracing::info!(count, "presence subscriptions restored");
+            stop.await;
+        }
+    }
     let _ = stopping.send(true);
     for shard in shards {
         let _ = shard.await;
@@ -418,7 +442,7 @@ async fn load(ctx: &ServerContext) -> Vec<Restored> {
     for shard in &mut shards {
         shard.complete = true;
     }
-    tracing::info!(count, "presence subscriptions loaded");
+    tracing::debug!(count, "presence subscriptions loaded");
     shards
 }
 
@@ -427,6 +451,7 @@ async fn run_shard(
     ctx: Arc<ServerContext>,
     mut jobs: mpsc::Receiver<PresenceJob>,
     restored: Restored,
+    count: oneshot::Sender<usize>,
     stop: impl Future<Output = ()>,
 ) {
     let (outcomes, mut outcome_rx) = mpsc::channel(1024);
@@ -447,6 +472,7 @@ async fn run_shard(
     };
     state.restore(restored);
     state.drain().await;
+    let _ = count.send(state.watches.len());
     tokio::pin!(stop);
     loop {
         let wake = state
