@@ -7,7 +7,7 @@ either client the same way:
   baresip_agent.py --server 127.0.0.1:5070 --transport tcp \
       --account bob@example.test --password secret \
       [--send alice@example.test "text"]... [--peer alice@example.test]... \
-      [--expect N] [--timeout SECONDS] [--stdin]
+      [--expect N] [--timeout SECONDS] [--stdin] [--publish] [--watch alice@example.test]...
 
   {"event": "registered", "code": 200}
   {"event": "register_failed", "code": 403, "reason": "Forbidden"}
@@ -16,11 +16,16 @@ either client the same way:
    "text/plain", "body": "...", "date": "..." or null}
   {"event": "unregistered", "code": 200}
   {"event": "timeout", "received": 0, "expected": 1}
+  {"event": "presence_set", "status": "closed", "activity": "none", "note": "", "t": 1.7e9,
+   "ignored": ["activity", "note"]}
+  {"event": "presence", "uri": "sip:alice@example.test", "status": "closed",
+   "shown": "Offline", "activity": null, "note": null, "t": 1.7e9}
 
 Exit status as pjsua_agent.py: 0 all done; 2 registration refused or timed out; 3 a MESSAGE
 got a non-2xx final response (or none); 4 fewer than --expect messages arrived; 1 setup error.
-With --stdin, commands are read one a line: `send USER@DOMAIN TEXT...` and `quit`; a `send`
-target must have been named with --peer or --send (see below).
+With --stdin, commands are read one a line: `send USER@DOMAIN TEXT...`,
+`presence open|closed ACTIVITY NOTE...` (with --publish) and `quit`; a `send` target must
+have been named with --peer or --send (see below).
 
 How baresip is driven, and why:
 - A throw-away config directory (-f) holds `config`, `accounts` and `contacts`. Only the
@@ -41,6 +46,24 @@ How baresip is driven, and why:
 - baresip 1.0's SIP stack (libre 1.1) computes MD5 digests only, and it gives up on a
   challenge when *any* WWW-/Proxy-Authenticate header in it names another algorithm (it
   reports "Function not implemented"): it can sign in only where the server offers MD5 alone.
+
+Presence (baresip's `presence` module, 1.0.0), and what it cannot do:
+- The module is loaded with /insmod once the account is registered: its publisher and its
+  subscriptions are set up at module load, for the accounts and contacts that exist then
+  (and it subscribes with the first account, one second after loading).
+- --publish gives the account `pubint=600`: baresip PUBLISHes a PIDF with `<basic>` only
+  (an empty `<rpid:activities/>`, no note) and has two commands, /presence_online and
+  /presence_offline; the `presence` command maps open/closed to them and reports the
+  activity and the note as ignored. At load it first publishes its initial status,
+  `<basic>unknown</basic>` (not a PIDF basic value, so a server answers 400); the driver
+  then sets `online` at once, which publishes `open`.
+- --watch USER writes USER to `contacts` with `;presence=p2p`, so the module SUBSCRIBEs
+  (Event: presence) to it. baresip reads a NOTIFY with four regular expressions: `<basic>`
+  open or closed, `<rpid:away/>` (shown Offline), `<rpid:busy/>` and `<rpid:on-the-phone/>`
+  (shown Busy); nothing else, so it never shows a note, and it shows Online, Offline, Busy
+  or Unknown. Every NOTIFY that baresip answered 200 gives a "presence" event with the
+  status its contact list (/contacts) shows after it ("shown"), mapped to open, closed,
+  busy or unknown in "status"; "t" is when the NOTIFY reached baresip.
 """
 
 import argparse
@@ -169,6 +192,8 @@ class Baresip:
         if a.password is not None:
             params.append(f"auth_pass={a.password}")
         params.append("regint=0" if a.no_register else "regint=600")
+        if a.publish:
+            params.append("pubint=600")
         # The account is created with /uanew once the control socket is connected, so that
         # its registration events cannot fire before anyone listens.
         self.account_line = f"<{aor}>;" + ";".join(params)
@@ -181,6 +206,9 @@ class Baresip:
         with open(os.path.join(self.confdir, "contacts"), "w") as f:
             for i, uri in enumerate(self.peers):
                 f.write(f'"peer{i}" <{uri}>\n')
+            for i, who in enumerate(a.watch):
+                uri = who if who.startswith("sip:") else f"sip:{who}"
+                f.write(f'"watch{i}" <{uri}>;presence=p2p\n')
 
         self.trace_log = open(a.log, "w", encoding="utf-8") if a.log else None
         # stdbuf: baresip writes the trace with stdio, block-buffered into a pipe otherwise.
@@ -256,6 +284,16 @@ class Baresip:
         self.ctrl.sendall(str(len(raw)).encode() + b":" + raw + b",")
         return self.responses.get(timeout=self.args.timeout)
 
+    def shown_presence(self):
+        """What the contact list shows: {uri: Online|Offline|Busy|Unknown}."""
+        data = self.command("contacts").get("data", "")
+        shown = {}
+        for line in re.sub(r"\x1b\[[0-9;]*m", "", data).split("\n"):
+            m = re.match(r"^[> ]\s*(\w+)\s.*<(sips?:[^>]+)>", line)
+            if m:
+                shown[m.group(2)] = m.group(1)
+        return shown
+
     def next_event(self, deadline):
         left = deadline - time.monotonic()
         if left <= 0:
@@ -293,6 +331,9 @@ def main():
     ap.add_argument("--stdin", action="store_true")
     ap.add_argument("--timeout", type=float, default=20.0)
     ap.add_argument("--log", help="write baresip's output and SIP trace to this file")
+    ap.add_argument("--publish", action="store_true", help="PUBLISH our presence (see above)")
+    ap.add_argument("--watch", action="append", default=[], metavar="USER@DOMAIN",
+                    help="subscribe to this user's presence (see above)")
     args = ap.parse_args()
     user, at, domain = args.account.partition("@")
     if not at or not user or not domain:
@@ -314,12 +355,30 @@ def main():
     state = {"received": 0, "registered": False, "sending": False}
     # Incoming MESSAGEs seen in the trace, by (Call-ID, CSeq), until baresip answers them.
     pending_in = {}
+    # Incoming NOTIFYs by (Call-ID, CSeq): when they arrived, until baresip answers them.
+    pending_notify = {}
 
     def on_trace(msg):
         """Learns baresip's own addresses; turns incoming MESSAGEs that baresip accepted
         into "message" events."""
         if not msg.is_response and msg.method == "REGISTER":
             bs.own.add(msg.src)  # only baresip sends REGISTERs
+        if msg.method == "NOTIFY":
+            key = (msg.call_id(), msg.cseq())
+            if not msg.is_response and msg.dst in bs.own:
+                pending_notify[key] = (time.time(), msg)
+            elif msg.is_response and msg.src in bs.own and key in pending_notify:
+                at, req = pending_notify.pop(key)
+                if 200 <= msg.code < 300:
+                    who = re.search(r"<?(sips?:[^>;]+)", req.header("from", "f") or "")
+                    uri = who.group(1) if who else None
+                    shown = bs.shown_presence().get(uri)
+                    emit(event="presence", uri=uri,
+                         status={"Online": "open", "Offline": "closed"}.get(
+                             shown, (shown or "unknown").lower()),
+                         shown=shown, activity=None, note=None, t=at,
+                         sub_state=req.header("subscription-state"))
+            return
         if msg.method != "MESSAGE":
             return
         key = (msg.call_id(), msg.cseq())
@@ -400,7 +459,18 @@ def main():
             emit(event="register_failed", code=code, reason=reason or last.get("reason"))
             finish(EXIT_REGISTER)
         state["registered"] = True
-        emit(event="registered", code=last.get("code", 200))
+        # REGISTER_OK may come before the trace of its 200 has been read (then the last
+        # code seen is the 401 of the challenge).
+        code = last.get("code", 200)
+        emit(event="registered", code=code if 200 <= code < 300 else 200)
+
+    if args.publish or args.watch:
+        loaded = bs.command("insmod", "presence")
+        if not loaded.get("ok"):
+            emit(event="error", where="insmod presence", info=loaded.get("data"))
+            finish(EXIT_SETUP)
+        if args.publish:
+            bs.command("presence_online")
 
     status = EXIT_OK
 
@@ -467,6 +537,14 @@ def main():
             if verb == "send" and to:
                 if not send(to, text):
                     status = EXIT_SEND
+            elif verb == "presence" and to in ("open", "closed"):
+                activity, _, note = text.partition(" ")
+                at = time.time()
+                bs.command("presence_online" if to == "open" else "presence_offline")
+                ignored = [k for k, v in (("activity", activity not in ("", "none")),
+                                          ("note", bool(note))) if v]
+                emit(event="presence_set", status=to, activity="none", note="",
+                     t=at, ignored=ignored)
             elif line.strip():
                 emit(event="error", where="stdin", info=f"unknown command: {line}")
 

@@ -12,19 +12,39 @@ instead of sleeping:
   {"event": "message", "from": "<sip:bob@example.test>", "to": "...", "content_type":
    "text/plain", "body": "Grüße", "date": "Tue, 01 Jul 2025 10:00:00 GMT" or null}
   {"event": "unregistered", "code": 200}
+  {"event": "registration", "code": 200, "expires": 300, "t": 1.7e9}   (a later REGISTER:
+   a refresh, or a new registration after the connection to the server dropped)
   {"event": "timeout", "received": 0, "expected": 1}
+  {"event": "presence_set", "status": "open", "activity": "away", "note": "…", "t": 1.7e9}
+  {"event": "presence", "uri": "sip:bob@example.test", "status": "open", "activity": "away",
+   "note": "back at two", "status_text": "back at two", "sub_state": "ACTIVE", "t": 1.7e9}
+
+"t" is the wall-clock time (time.time()) at which the agent acted or pjsua2 reported, so a
+driver can measure how long a change took to reach a watcher.
 
 Usage (see --help):
   pjsua_agent.py --server 127.0.0.1:5070 --transport tcp \
       --account alice@example.test --password secret \
       [--send bob@example.test "text"]... [--expect N] [--timeout SECONDS] [--stdin]
+      [--publish] [--watch bob@example.test]... [--reregister SECONDS]
 
 Order of work: register, send each --send in turn (each waits for its final response),
 then wait until --expect messages have arrived (or the timeout), then unregister and exit.
 With --stdin, after the --send list it also reads commands from standard input, one a line,
 until end of input or `quit` (and until --expect messages have arrived):
   send USER@DOMAIN TEXT...     send a MESSAGE (TEXT is the rest of the line, UTF-8)
+  presence STATUS ACTIVITY NOTE...
+                               set our presence (Account.setOnlineStatus): STATUS open or
+                               closed, ACTIVITY away, busy or none, NOTE the rest of the line;
+                               published (PUBLISH) when started with --publish
+  watch USER@DOMAIN            subscribe to a user's presence (a Buddy with subscribe on);
+                               each NOTIFY that pjsua2 reports gives a "presence" event
   quit                         stop now
+
+Presence: --publish turns on pjsua2's publication (AccountPresConfig.publishEnabled), so
+the account PUBLISHes its status (a PIDF with RPID activity and note, built by pjsip) once
+registered and again on each `presence` command; --watch USER (repeatable) subscribes to
+USER once registered, like the `watch` command.
 
 Exit status: 0 all done; 2 registration refused or timed out; 3 a MESSAGE got a non-2xx
 final response; 4 fewer than --expect messages arrived in time; 1 usage or setup error.
@@ -74,6 +94,7 @@ class Agent(pj.Account):
         self.reg_expires = None
         self.reg_reason = ""
         self.reg_events = 0
+        self.announced = False  # the first registration has been reported
         self.im_status = None  # (code, reason) of the last MESSAGE sent
         self.received = 0
 
@@ -82,6 +103,9 @@ class Agent(pj.Account):
         self.reg_expires = prm.expiration
         self.reg_reason = prm.reason
         self.reg_events += 1
+        if self.announced:
+            # A later REGISTER: a refresh, or a new one after the connection dropped.
+            emit(event="registration", code=prm.code, expires=prm.expiration, t=time.time())
 
     def onInstantMessage(self, prm):
         self.received += 1
@@ -97,6 +121,43 @@ class Agent(pj.Account):
 
     def onInstantMessageStatus(self, prm):
         self.im_status = (prm.code, prm.reason)
+
+
+STATUS_NAMES = {
+    pj.PJSUA_BUDDY_STATUS_ONLINE: "open",
+    pj.PJSUA_BUDDY_STATUS_OFFLINE: "closed",
+    pj.PJSUA_BUDDY_STATUS_UNKNOWN: "unknown",
+}
+ACTIVITY_NAMES = {
+    pj.PJRPID_ACTIVITY_AWAY: "away",
+    pj.PJRPID_ACTIVITY_BUSY: "busy",
+    pj.PJRPID_ACTIVITY_UNKNOWN: "none",
+}
+
+
+class Watched(pj.Buddy):
+    """A user whose presence we subscribe to; every state pjsua2 reports (one per NOTIFY it
+    accepts) becomes a "presence" event, with what pjsua2 shows its user."""
+
+    def onBuddyState(self):
+        info = self.getInfo()
+        ps = info.presStatus
+        emit(
+            event="presence",
+            uri=info.uri,
+            status=STATUS_NAMES.get(ps.status, str(ps.status)),
+            activity=ACTIVITY_NAMES.get(ps.activity, str(ps.activity)),
+            note=ps.note,
+            status_text=ps.statusText,
+            sub_state=info.subStateName,
+            t=time.time(),
+        )
+
+    def onBuddyEvSubState(self, prm):
+        info = self.getInfo()
+        if info.subState == pj.PJSIP_EVSUB_STATE_TERMINATED:
+            emit(event="watch_ended", uri=info.uri, code=info.subTermCode,
+                 reason=info.subTermReason, t=time.time())
 
 
 def pump(ep, until, deadline):
@@ -132,6 +193,12 @@ def main():
     ap.add_argument("--stdin", action="store_true", help="also take commands from standard input")
     ap.add_argument("--timeout", type=float, default=20.0, help="bound on each wait, in seconds")
     ap.add_argument("--log", help="write pjsua's log, with every SIP message, to this file")
+    ap.add_argument("--publish", action="store_true", help="PUBLISH our presence (see above)")
+    ap.add_argument("--watch", action="append", default=[], metavar="USER@DOMAIN",
+                    help="subscribe to this user's presence once registered")
+    ap.add_argument("--reregister", type=int, default=0, metavar="SECONDS",
+                    help="register again this long after the connection to the server "
+                         "dropped, and as often until that works (default: never)")
     args = ap.parse_args()
 
     user, at, domain = args.account.partition("@")
@@ -187,7 +254,17 @@ def main():
     acfg.natConfig.viaRewriteUse = 0
     acfg.natConfig.sipStunUse = pj.PJSUA_STUN_USE_DISABLED
     acfg.natConfig.mediaStunUse = pj.PJSUA_STUN_USE_DISABLED
-    acfg.regConfig.retryIntervalSec = 0  # a refused registration is final here
+    acfg.presConfig.publishEnabled = args.publish
+    if args.reregister:
+        # When its connection drops (the server restarted), pjsua2 registers again over a
+        # new one: here after --reregister seconds, then as often until that works (pjsua2's
+        # defaults are at once ± 10 s, then every 300 s, too slow for a test). A REGISTER
+        # refused with 401/403 is final either way.
+        acfg.regConfig.retryIntervalSec = args.reregister
+        acfg.regConfig.firstRetryIntervalSec = args.reregister
+        acfg.regConfig.randomRetryIntervalSec = 0
+    else:
+        acfg.regConfig.retryIntervalSec = 0  # a refused registration is final here
     acfg.regConfig.timeoutSec = 300
     if args.no_register:
         acfg.regConfig.registrarUri = ""
@@ -204,6 +281,7 @@ def main():
         # Sign out so that later tests do not relay to this dead contact, then exit without
         # running Python finalizers over pjsua objects (pjsua2 can crash in them).
         if not args.no_register and acc.reg_code is not None and 200 <= acc.reg_code < 300:
+            acc.announced = False
             before = acc.reg_events
             try:
                 acc.setRegistration(False)
@@ -226,6 +304,7 @@ def main():
             emit(event="register_failed", code=acc.reg_code, reason=acc.reg_reason)
             finish(EXIT_REGISTER)
         emit(event="registered", code=acc.reg_code, expires=acc.reg_expires)
+        acc.announced = True
 
     def send(to, text):
         uri = to if to.startswith(("sip:", "sips:")) else f"sip:{to}"
@@ -247,6 +326,29 @@ def main():
         emit(event="sent" if 200 <= code < 300 else "send_failed", to=uri, code=code, reason=reason)
         return 200 <= code < 300
 
+    def set_presence(state, activity, note):
+        ps = pj.PresenceStatus()
+        ps.status = (pj.PJSUA_BUDDY_STATUS_ONLINE if state == "open"
+                     else pj.PJSUA_BUDDY_STATUS_OFFLINE)
+        ps.activity = {"away": pj.PJRPID_ACTIVITY_AWAY, "busy": pj.PJRPID_ACTIVITY_BUSY}.get(
+            activity, pj.PJRPID_ACTIVITY_UNKNOWN)
+        ps.note = note
+        at = time.time()
+        acc.setOnlineStatus(ps)
+        emit(event="presence_set", status=state, activity=activity, note=note, t=at)
+
+    def watch(who):
+        uri = who if who.startswith(("sip:", "sips:")) else f"sip:{who}"
+        buddy = Watched()
+        bcfg = pj.BuddyConfig()
+        bcfg.uri = uri
+        bcfg.subscribe = True
+        buddy.create(acc, bcfg)
+        buddies.append(buddy)
+
+    for who in args.watch:
+        watch(who)
+
     for to, text in args.send:
         if not send(to, text):
             status = EXIT_SEND
@@ -267,6 +369,11 @@ def main():
             if verb == "send" and to:
                 if not send(to, text):
                     status = EXIT_SEND
+            elif verb == "presence" and to in ("open", "closed"):
+                activity, _, note = text.partition(" ")
+                set_presence(to, activity or "none", note)
+            elif verb == "watch" and to:
+                watch(to)
             elif line.strip():
                 emit(event="error", where="stdin", info=f"unknown command: {line}")
 

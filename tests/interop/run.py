@@ -7,7 +7,11 @@ sipsak and sipp (OPTIONS, REGISTER with digest authentication, wrong passwords, 
 relay), two full user agents, pjsua2 (PyPI pjsua2-python, pjsua_agent.py) and baresip
 (Debian, baresip_agent.py), exchanging UTF-8 messages both ways over UDP and TCP, our own CLI
 (`parley message send` / `listen`) against them, and offline delivery across a server
-restart. Prints `interop: ok   WHAT` or `interop: FAIL WHAT` (with the evidence) per check
+restart, and presence: each client publishing and watching through the server's presence
+service (pjsua2 and baresip both ways, our CLI `parley presence publish` / `watch`), across
+a killed and restarted server, under a burst of 100 PUBLISHes (sipp), and sipp scenarios for
+the PUBLISH entity-tag life cycle and a SUBSCRIBE's refresh and unsubscribe. Prints
+`interop: ok   WHAT` or `interop: FAIL WHAT` (with the evidence) per check
 and ends with `interop: N passed, M failed`; exits 1 if any check failed.
 
 Usage: tests/interop/run.py [-k SUBSTRING]...   (only the checks whose name has one of them)
@@ -41,8 +45,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DOMAIN = "example.test"
 TEXT = "Grüße, 你好 ✓"  # Latin-1 range, CJK and a symbol: three UTF-8 lengths
-# alice…grace have their roles in the checks below; henry is sipsak's, whose binding stays.
-USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "henry"]
+# alice…grace have their roles in the checks below; henry is sipsak's, whose binding stays;
+# ivy…liam are for presence only (presentities and watchers, never registered by the message
+# checks, so that their presence is only what the presence checks set).
+USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "henry",
+         "ivy", "jack", "kim", "liam"]
 WAIT = 15.0  # seconds any single step may take
 
 children = []  # every process started, killed at the end
@@ -190,6 +197,11 @@ class Server:
         if status != 0:
             raise Failure(f"exit status {status} after SIGTERM:\n" + tail(self.log()))
 
+    def kill(self):
+        """SIGKILL: no clean shutdown, only what the store had committed survives."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
     def log(self):
         with open(self.log_path, encoding="utf-8", errors="replace") as f:
             return f.read()
@@ -202,7 +214,7 @@ class Agent:
     SCRIPTS = {"pjsua": "pjsua_agent.py", "baresip": "baresip_agent.py"}
 
     def __init__(self, kind, user, server, transport, work, pw=None, expect=0, peers=(),
-                 register=True):
+                 register=True, publish=False, watch=(), reregister=0):
         self.kind, self.user, self.transport = kind, user, transport
         self.name = f"{kind}({user},{transport})"
         tag = f"{kind}-{user}-{transport}-{int(time.monotonic() * 1000)}"
@@ -214,8 +226,15 @@ class Agent:
             "--timeout", str(WAIT), "--stdin", "--expect", str(expect),
             "--log", os.path.join(work, tag + ".log"),
         ]
+        self.log_path = args[-1]  # the client's own log: pjsua's, or baresip's SIP trace
         if not register:
             args.append("--no-register")
+        if publish:
+            args.append("--publish")
+        for who in watch:
+            args += ["--watch", aor(who)]
+        if reregister:
+            args += ["--reregister", str(reregister)]
         for peer in peers:
             args += ["--peer", aor(peer)]
         self.proc = spawn(args, self.stderr_path, stdin=subprocess.PIPE,
@@ -270,6 +289,50 @@ class Agent:
         self.proc.stdin.flush()
         return self.wait("sent", "send_failed")
 
+    def set_presence(self, status, activity="none", note=""):
+        """Sets our presence (published with publish=True); returns the agent's presence_set
+        event, whose "t" is when the agent made the change."""
+        self.proc.stdin.write(f"presence {status} {activity} {note}\n".encode("utf-8"))
+        self.proc.stdin.flush()
+        return self.wait("presence_set")
+
+    def presence(self, who, want, since=0.0, timeout=WAIT):
+        """The first "presence" event about `who` reported at `since` or later that has every
+        field of `want`; earlier or other ones are passed over (kept in self.seen)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                shown = [e for e in self.seen if e["event"] == "presence"]
+                raise Failure(f"{self.name}: no presence of {aor(who)} with {want} within "
+                              f"{timeout} s; saw {shown}{self.stderr()}")
+            try:
+                ev = self.wait("presence", timeout=left)
+            except Failure as failure:
+                shown = [e for e in self.seen if e["event"] == "presence"]
+                raise Failure(f"{self.name}: no presence of {aor(who)} with {want}; "
+                              f"saw {shown}\n  {failure}")
+            if (ev.get("uri") == f"sip:{aor(who)}" and ev.get("t", 0) >= since
+                    and all(ev.get(k) == v for k, v in want.items())):
+                return ev
+
+    def last_presence(self):
+        """When the newest "presence" event so far was reported (0 if none); takes in the
+        events already read without waiting."""
+        while True:
+            try:
+                ev = self.events.get_nowait()
+            except queue.Empty:
+                break
+            self.seen.append(ev)
+            self.backlog.append(ev)
+        return max((e.get("t", 0) for e in self.seen if e["event"] == "presence"), default=0)
+
+    def subscribes_sent(self):
+        """How many SUBSCRIBE requests the client's own log (pjsua's log, baresip's SIP
+        trace) shows, retransmissions included."""
+        return len(re.findall(r"^SUBSCRIBE sips?:", read(self.log_path), re.M))
+
     def finish(self):
         """Ends the commands (the agent then waits for its --expect, signs out and exits)."""
         try:
@@ -313,8 +376,10 @@ class Interop:
         self.server = Server(binary, work)
         self.passed = 0
         self.failed = 0
+        self.notes = []  # figures a check measured, printed under its "ok"
 
     def check(self, name, fn, *args):
+        self.notes = []
         try:
             fn(*args)
         except Failure as e:
@@ -328,6 +393,8 @@ class Interop:
         else:
             self.passed += 1
             print(f"interop: ok   {name}")
+            for note in self.notes:
+                print(f"    {note}")
         sys.stdout.flush()
 
     def tmpdir(self, name):
@@ -578,6 +645,340 @@ class Interop:
     def check_stops(self):
         self.server.stop()
 
+    # presence ---------------------------------------------------------------------------
+
+    # What each client can show, for one state set by a publisher: pjsua2 shows the status,
+    # the RPID activity and the note; baresip 1.0 only Online, Offline or Busy (an RPID
+    # away is shown Offline, busy and on-the-phone Busy) and never a note; our CLI prints
+    # the status, the activities and the note.
+    @staticmethod
+    def seen_by(kind, status, activity, note):
+        if kind == "pjsua":
+            return {"status": status, "activity": activity, "note": note}
+        if kind == "baresip":
+            if status == "open" and activity == "busy":
+                return {"status": "busy"}
+            return {"status": "closed" if status == "closed" or activity == "away" else "open"}
+        raise ValueError(kind)
+
+    # Changes a pjsua2 presentity makes; consecutive ones differ even as baresip shows them.
+    PJSUA_STEPS = [
+        ("open", "busy", "in a meeting"),
+        ("closed", "none", "gone home"),
+        ("open", "none", TEXT),
+        ("open", "away", "back at two"),
+    ]
+    # baresip publishes only open or closed, without a note (the note typed is ignored).
+    BARESIP_STEPS = [("closed", "none", "gone home"), ("open", "none", "")]
+
+    def presence_steps(self, publisher, watchers, steps):
+        """`publisher` makes each change of `steps`; every (agent, kind) of `watchers` must
+        show it. Each change waits a little over the rate-control interval (1 s) after the
+        last NOTIFY, so the delay measured is the server's relay time, not its throttle.
+        Returns the delays (seconds) per watcher."""
+        delays = {w.name: [] for w, _ in watchers}
+        for status, activity, note in steps:
+            quiet_after(lambda: max(w.last_presence() for w, _ in watchers))
+            if publisher.kind == "baresip":
+                # What baresip really publishes: the status alone.
+                activity, note = "none", ""
+            t0 = publisher.set_presence(status, activity, note)["t"]
+            for w, kind in watchers:
+                ev = w.presence(publisher.user, self.seen_by(kind, status, activity, note),
+                                since=t0)
+                delays[w.name].append(ev["t"] - t0)
+        return delays
+
+    def note_delays(self, delays):
+        for name, ds in delays.items():
+            self.notes.append(f"{name} saw each change after "
+                              + ", ".join(f"{d * 1000:.0f}" for d in ds) + " ms")
+
+    def check_presence_pair(self, pub_kind, watch_kind, transport):
+        """A `pub_kind` user publishes (ivy), a `watch_kind` user watches (jack): each status
+        and note change shows on the watcher."""
+        pub = Agent(pub_kind, "ivy", self.server, transport, self.work, publish=True)
+        watcher = Agent(watch_kind, "jack", self.server, transport, self.work, watch=["ivy"])
+        try:
+            pub.registered()
+            watcher.registered()
+            # The first NOTIFY: the subscription is up (what it shows depends on timing).
+            watcher.presence("ivy", {})
+            steps = self.PJSUA_STEPS if pub_kind == "pjsua" else self.BARESIP_STEPS
+            self.note_delays(self.presence_steps(pub, [(watcher, watch_kind)], steps))
+            for agent in (pub, watcher):
+                status = agent.finish()
+                if status != 0:
+                    raise Failure(f"{agent.name} exit {status}; saw {agent.seen}")
+        finally:
+            kill(pub.proc)
+            kill(watcher.proc)
+
+    def check_cli_watches_pjsua(self, transport):
+        """`parley presence watch` (as jack) prints each change a pjsua2 presentity makes."""
+        pub = Agent("pjsua", "ivy", self.server, transport, self.work, publish=True)
+        cli = Lines([self.server.binary, "presence", "watch",
+                     *self.cli_account("jack", transport), aor("ivy")],
+                    os.path.join(self.work, f"cli-watch-{transport}.log"))
+        try:
+            pub.registered()
+            cli.wait(f"{aor('ivy')} ")  # the first NOTIFY
+            delays = []
+            for status, activity, note in self.PJSUA_STEPS:
+                quiet_after(cli.last_line)
+                t0 = pub.set_presence(status, activity, note)["t"]
+                want = f"{aor('ivy')} {status}" + (
+                    f" activities={activity}" if activity != "none" else "") + f' note="{note}"'
+                delays.append(cli.wait(want, since=t0, exact=True) - t0)
+            self.note_delays({"parley presence watch": delays})
+            if pub.finish() != 0:
+                raise Failure(f"{pub.name} saw {pub.seen}")
+        finally:
+            kill(pub.proc)
+            cli.stop()
+
+    def check_pjsua_watches_cli(self, transport):
+        """pjsua2 (as jack) watches ivy while `parley presence publish` publishes for ivy: the
+        status, activity and note show; stopping the CLI removes the publication (closed);
+        a second run's state shows again."""
+        watcher = Agent("pjsua", "jack", self.server, transport, self.work, watch=["ivy"])
+        publishers = []
+        try:
+            watcher.registered()
+            watcher.presence("ivy", {})
+            delays = []
+            for status, activity, note in [("open", "busy", "at my desk"),
+                                           ("closed", "away", TEXT)]:
+                quiet_after(watcher.last_presence)
+                if publishers:
+                    t0 = time.time()
+                    publishers[-1].stop()  # removes its publication on SIGINT
+                    watcher.presence("ivy", {"status": "closed", "note": ""}, since=t0)
+                    quiet_after(watcher.last_presence)
+                t0 = time.time()
+                publishers.append(Lines(
+                    [self.server.binary, "presence", "publish",
+                     *self.cli_account("ivy", transport), "--status", status,
+                     "--activity", activity, "--note", note],
+                    os.path.join(self.work, f"cli-publish-{transport}.log")))
+                ev = watcher.presence("ivy", self.seen_by("pjsua", status, activity, note),
+                                      since=t0)
+                delays.append(ev["t"] - t0)
+            self.note_delays({watcher.name + " (from the start of parley presence publish)":
+                              delays})
+            if watcher.finish() != 0:
+                raise Failure(f"{watcher.name} saw {watcher.seen}")
+        finally:
+            kill(watcher.proc)
+            for p in publishers:
+                p.stop()
+
+    def check_presence_restart(self, watching, transport):
+        """ivy (pjsua2) publishes, each (client, user) of `watching` watches; the server is
+        killed (SIGKILL) and started again; the next changes still reach every watcher, on
+        the subscription made before (no watcher ends or re-subscribes). Over TCP the
+        connections die with the server: baresip's Contact is its listening port, so the
+        NOTIFYs reach it over a new connection there; pjsua2's is the port of its own
+        connection with `;ob` (RFC 5626 outbound), where nothing listens, so it must register
+        again over a new connection, and the NOTIFYs go over that one (a NOTIFY due before
+        it is back waits for it)."""
+        pub = Agent("pjsua", "ivy", self.server, transport, self.work, publish=True)
+        # pjsua2 watchers register again a second after their connection dropped (RFC 5626
+        # §4.5 flow recovery; pjsua2's own default waits up to 10 s, then 300 s).
+        watchers = [(Agent(kind, user, self.server, transport, self.work, watch=["ivy"],
+                           reregister=1 if kind == "pjsua" else 0), kind)
+                    for kind, user in watching]
+        try:
+            pub.registered()
+            for w, _ in watchers:
+                w.registered()
+                w.presence("ivy", {})
+            self.presence_steps(pub, watchers, [self.PJSUA_STEPS[0]])
+            log_before = len(self.server.log())
+            subscribes = [w.subscribes_sent() for w, _ in watchers]
+            killed = time.time()
+            self.server.kill()
+            self.server.start()
+            # The subscriptions are restored just after the listeners are up.
+            deadline = time.monotonic() + WAIT
+            while True:
+                restored = re.findall(r"presence subscriptions restored count=(\d+)",
+                                      self.server.log()[log_before:])
+                if restored or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            if not restored or int(restored[-1]) < len(watchers):
+                raise Failure(f"after the restart the server says restored {restored}, "
+                              f"wanted at least {len(watchers)}")
+            delays = self.presence_steps(pub, watchers, self.PJSUA_STEPS[1:3])
+            ended = [e for w, _ in watchers for e in w.seen if e["event"] == "watch_ended"]
+            if ended:
+                raise Failure(f"a subscription ended: {ended}")
+            after = [w.subscribes_sent() for w, _ in watchers]
+            if after != subscribes:
+                raise Failure(f"SUBSCRIBEs sent by {[w.name for w, _ in watchers]}: "
+                              f"{subscribes} before the restart, {after} after")
+            self.note_delays(delays)
+            for w, kind in watchers:
+                if kind != "pjsua" or transport != "tcp":
+                    continue
+                w.last_presence()  # takes in the events read so far
+                again = [e for e in w.seen if e["event"] == "registration"
+                         and e.get("code") == 200 and e["t"] > killed]
+                if not again:
+                    raise Failure(f"{w.name} did not register again after the restart: "
+                                  f"{w.seen}")
+                self.notes.append(f"{w.name} registered again over a new connection "
+                                  f"{(again[0]['t'] - killed) * 1000:.0f} ms after the kill")
+            self.notes.append(f"restored subscriptions: {restored[-1]}; SUBSCRIBEs sent by "
+                              f"the watchers: {subscribes} before the kill, the same after")
+            for agent in [pub] + [w for w, _ in watchers]:
+                if agent.finish() != 0:
+                    raise Failure(f"{agent.name} saw {agent.seen}")
+            # The publication survived too: the publisher's next PUBLISH (SIP-If-Match with
+            # the tag from before the kill) was not refused with 412 (pjsua2 would then have
+            # published afresh, and the watchers would not have noticed).
+            refused = re.findall(r"^SIP/2\.0 412 .*", read(pub.log_path), re.M)
+            if refused:
+                raise Failure(f"{pub.name} got {refused}: its publication was lost")
+        finally:
+            kill(pub.proc)
+            for w, _ in watchers:
+                kill(w.proc)
+
+    def check_publish_burst(self):
+        """sipp sends 100 PUBLISHes for liam (one initial, 99 modifies, each a new note) as
+        fast as it can; jack (pjsua2) watches liam: a handful of NOTIFYs, the last with the
+        last note."""
+        watcher = Agent("pjsua", "jack", self.server, "udp", self.work, watch=["liam"])
+        try:
+            watcher.registered()
+            watcher.presence("liam", {})
+            quiet_after(watcher.last_presence)
+            t0 = time.time()
+            status, out = self.sipp("publish_burst.xml", "udp",
+                                    keys=[("user", "liam"), ("domain", DOMAIN)],
+                                    extra=["-au", "liam", "-ap", password("liam"),
+                                           "-auth_uri", aor("liam")])
+            t1 = time.time()
+            published = re.findall(r"^published: burst (\d+)", out, re.M)
+            if status != 0 or len(published) != 100 or "last: burst 100" not in out:
+                raise Failure(f"sipp exit {status}, {len(published)} PUBLISHes got 200:\n"
+                              + tail(out))
+            last = watcher.presence("liam", {"note": "burst 100"}, since=t0)
+            # Rate control allows one NOTIFY per second: wait out two more intervals so that
+            # any NOTIFY still due has come.
+            time.sleep(2.5)
+            seen = [e for e in watcher.seen if e["event"] == "presence" and e["t"] >= t0]
+            notes = [e["note"] for e in seen]
+            allowed = int(t1 - t0) + 3
+            if notes[-1] != "burst 100" or len(seen) > allowed:
+                raise Failure(f"{len(seen)} NOTIFYs (at most {allowed} wanted) with notes "
+                              f"{notes}, the last must be 'burst 100'")
+            self.notes.append(f"100 PUBLISHes (each 407 then 200) in {t1 - t0:.2f} s; "
+                              f"{watcher.name} got {len(seen)} NOTIFYs: {notes}; "
+                              f"the last {last['t'] - t1:+.2f} s after the burst ended")
+            if watcher.finish() != 0:
+                raise Failure(f"{watcher.name} saw {watcher.seen}")
+        finally:
+            kill(watcher.proc)
+
+    def check_sipp_publish_etag(self):
+        status, out = self.sipp("publish_etag.xml", "udp",
+                                keys=[("user", "kim"), ("domain", DOMAIN)],
+                                extra=["-au", "kim", "-ap", password("kim"),
+                                       "-auth_uri", aor("kim")])
+        tags = re.findall(r"^(initial|refresh|modify): 200, SIP-ETag (\S+), Expires (\d+)",
+                          out, re.M)
+        wanted = ["remove: 200", "stale: 412"]
+        if (status != 0 or len(tags) != 3 or len({t for _, t, _ in tags}) != 3
+                or not all(w in out for w in wanted)):
+            raise Failure(f"sipp exit {status}; wanted three 200s with new tags, then "
+                          f"{wanted}:\n{tail(out)}")
+        self.notes.append("; ".join(f"{step} → {tag}" for step, tag, _ in tags))
+
+    def check_sipp_subscribe_refresh(self):
+        status, out = self.sipp("subscribe_refresh.xml", "udp",
+                                keys=[("user", "kim"), ("to", "liam"), ("domain", DOMAIN)],
+                                extra=["-au", "kim", "-ap", password("kim"),
+                                       "-auth_uri", aor("liam")])
+        states = re.findall(r"^(\w+): NOTIFY Subscription-State: *(\S+)", out, re.M)
+        answers = re.findall(r"^(\w+): 200, Expires (\d+), Contact <", out, re.M)
+        steps = ["subscribe", "refresh", "unsubscribe"]
+        if (status != 0 or [s for s, _ in states] != steps
+                or [(s, e) for s, e in answers] != list(zip(steps, ["60", "60", "0"]))):
+            raise Failure(f"sipp exit {status}:\n{tail(out)}")
+        self.notes.append("; ".join(f"{step}: {state}" for step, state in states))
+
+
+class Lines:
+    """A command whose stdout lines are read as they come, each with the time it was read
+    (our CLI's `presence watch` and `presence publish`); its stderr goes to a log."""
+
+    def __init__(self, args, log_path):
+        self.args = args
+        self.log_path = log_path
+        self.proc = spawn(args, log_path, stdout=subprocess.PIPE,
+                          stderr=open(log_path, "ab"))
+        self.lines = []  # (time.time(), line)
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            with self.cond:
+                self.lines.append((time.time(), raw.decode("utf-8", "replace").rstrip("\n")))
+                self.cond.notify_all()
+        with self.cond:
+            self.lines.append((time.time(), None))
+            self.cond.notify_all()
+
+    def wait(self, text, since=0.0, exact=False, timeout=WAIT):
+        """When the first line read at `since` or later that starts with `text` (or is
+        `text`, with exact) came; Failure on a timeout or the end of the command."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for at, line in self.lines:
+                    if line is None:
+                        raise Failure(f"{self.args[1:3]} ended (status {self.proc.wait()}) "
+                                      f"before {text!r}:\n{self.output()}")
+                    if at >= since and (line == text if exact else line.startswith(text)):
+                        return at
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Failure(f"no {text!r} from {' '.join(self.args[1:3])} within "
+                                  f"{timeout} s:\n{self.output()}")
+                self.cond.wait(left)
+
+    def last_line(self):
+        with self.cond:
+            return max((at for at, _ in self.lines), default=0.0)
+
+    def output(self):
+        shown = "\n".join(f"  {line}" for _, line in self.lines if line is not None)
+        return shown + "\n  stderr: " + tail(read(self.log_path), 10)
+
+    def stop(self):
+        """SIGINT (the CLI then removes its publication or subscription), SIGKILL after 5 s."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                kill(self.proc)
+
+
+def quiet_after(last, interval=1.1):
+    """Waits until `interval` seconds have passed since `last()` (a time.time() value), so
+    that the next change is not held back by the server's rate control (at most one NOTIFY
+    per second per watcher) and its delay measures the relay alone."""
+    while True:
+        left = last() + interval - time.time()
+        if left <= 0:
+            return
+        time.sleep(left)
+
 
 def read(path):
     try:
@@ -664,6 +1065,10 @@ def main():
             ("[default auth] pjsua2 and pjsua2 exchange UTF-8 messages over UDP", t.check_exchange, "pjsua", "pjsua", "udp"),
             ("[default auth] parley message send/listen and pjsua2 exchange messages over TCP", t.check_cli_exchange, "pjsua", "tcp"),
             ("[default auth] pjsua2 with a wrong password is refused", t.check_refused, "pjsua", "udp"),
+            ("[default auth] presence: pjsua2 sees a pjsua2 user's status and note over UDP", t.check_presence_pair, "pjsua", "pjsua", "udp"),
+            ("[default auth] presence: pjsua2 sees a pjsua2 user's status and note over TCP", t.check_presence_pair, "pjsua", "pjsua", "tcp"),
+            ("[default auth] presence: parley presence watch shows a pjsua2 user's changes", t.check_cli_watches_pjsua, "udp"),
+            ("[default auth] presence: pjsua2 sees what parley presence publish publishes", t.check_pjsua_watches_cli, "tcp"),
         ]
         for name, fn, *args in default_checks:
             if opts.k and not any(k in name for k in opts.k):
@@ -698,6 +1103,14 @@ def main():
             ("baresip with a wrong password is refused", t.check_refused, "baresip", "udp"),
             ("parley message send/listen and pjsua2 exchange messages over UDP", t.check_cli_exchange, "pjsua", "udp"),
             ("parley message send/listen and baresip exchange messages over TCP", t.check_cli_exchange, "baresip", "tcp"),
+            ("presence: baresip sees a pjsua2 user's status over UDP", t.check_presence_pair, "pjsua", "baresip", "udp"),
+            ("presence: pjsua2 sees a baresip user's status over UDP", t.check_presence_pair, "baresip", "pjsua", "udp"),
+            ("presence: baresip sees a pjsua2 user's status over TCP", t.check_presence_pair, "pjsua", "baresip", "tcp"),
+            ("presence: sipp PUBLISH entity-tag life cycle (publish_etag.xml)", t.check_sipp_publish_etag),
+            ("presence: sipp SUBSCRIBE, refresh, unsubscribe (subscribe_refresh.xml)", t.check_sipp_subscribe_refresh),
+            ("presence: 100 PUBLISHes from sipp reach a pjsua2 watcher as a few NOTIFYs", t.check_publish_burst),
+            ("presence: pjsua2 and baresip watchers keep seeing changes across a server kill and restart (UDP)", t.check_presence_restart, [("pjsua", "jack"), ("baresip", "kim")], "udp"),
+            ("presence: pjsua2 and baresip watchers keep seeing changes across a server kill and restart (TCP)", t.check_presence_restart, [("pjsua", "jack"), ("baresip", "kim")], "tcp"),
             ("MESSAGEs to signed-out users are stored (202)", t.check_offline_stored),
             ("the server restarts on the same data (SIGTERM, start)", t.check_restart),
             ("a stored message reaches pjsua2 at sign-in after the restart", t.check_offline_delivered, "pjsua", "carol"),

@@ -43,6 +43,9 @@ pub struct ServerContext {
     pub presence_policy: parley_presence::policy::PolicyEngine,
     /// NOTIFYs in flight, answered by the transaction user.
     pub notify_waiters: crate::presence::watch::NotifyWaiters,
+    /// The open connections of registered contacts, for requests we send them
+    /// ([`crate::in_dialog`]).
+    pub flows: crate::registrar::flows::Flows,
     /// Wall-clock time (binding expiry, nonces, offline messages); virtual in simulations.
     pub clock: Arc<dyn WallClock>,
 }

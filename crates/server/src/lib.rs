@@ -26,6 +26,7 @@ pub mod context;
 pub mod domains;
 pub mod http;
 pub mod im;
+pub mod in_dialog;
 pub mod inbound;
 pub mod metrics;
 pub mod presence;
@@ -170,6 +171,7 @@ fn assemble(a: Assembly<'_>) -> (Arc<ServerContext>, SipService, Background) {
         presence_settings: config.presence.clone(),
         presence_policy: parley_presence::policy::PolicyEngine::new(config.presence.policy),
         notify_waiters: presence::watch::NotifyWaiters::default(),
+        flows: registrar::flows::Flows::default(),
         clock: a.clock,
     });
     let service = SipService::new(

@@ -65,6 +65,7 @@ impl TransactionUser for SipService {
                 if let Some(id) = from.connection {
                     // Before the request's handler can use the connection for a binding.
                     if self.connections.insert(id) {
+                        self.ctx.flows.connection_seen(id, from.remote);
                         self.notify_proxy(ProxyInput::ConnectionSeen {
                             id,
                             remote: from.remote,
@@ -162,6 +163,7 @@ impl TransactionUser for SipService {
 
     fn connection_closed(&mut self, id: ConnectionId) {
         if self.connections.remove(&id) {
+            self.ctx.flows.connection_closed(id);
             self.notify_proxy(ProxyInput::ConnectionClosed { id });
         }
     }

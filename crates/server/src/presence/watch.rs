@@ -5,7 +5,7 @@ use crate::context::ServerContext;
 use parley_presence::winfo::{Watcher, WatcherEvent, WinfoNotifier};
 use parley_sip::dialog::DialogRecord;
 use parley_sip::subscription::{Subscription, SubscriptionRecord};
-use parley_sip::{ConnectionId, Destination, Message, TransactionId, Transport};
+use parley_sip::{ConnectionId, Message, TransactionId, Transport};
 use parley_store::presence::{DialogId, SubscriptionDialog, SubscriptionState};
 use parley_store::{Address, Source, Timestamp};
 use std::collections::HashMap;
@@ -234,18 +234,7 @@ pub async fn send_notify(
     request: Message,
     connection: Option<(ConnectionId, Transport)>,
 ) -> u16 {
-    let mut hops = Vec::new();
-    if let Some((conn, transport)) = connection {
-        hops.push((Destination::Connection(conn), transport));
-    }
-    let next = request
-        .name_addrs(&parley_sip::HeaderName::Route)
-        .ok()
-        .and_then(|r| r.first().map(|n| n.uri.clone()))
-        .or_else(|| request.uri().cloned());
-    if let Some(uri) = next {
-        hops.extend(ctx.resolver.resolve(&uri).await);
-    }
+    let hops = crate::in_dialog::hops(ctx, &request, connection).await;
     for (destination, transport) in hops {
         let Some(local) = ctx.listener(transport) else {
             continue;

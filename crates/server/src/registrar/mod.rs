@@ -12,7 +12,12 @@
 //! that requests for the user can go back the same way (`crate::proxy::next_hop`).
 //! Bindings stop counting when they expire (every read filters by time), and a periodic
 //! task deletes them ([`purge`]).
+//!
+//! Which open connection reaches each registered user agent is also kept in memory
+//! ([`flows`]), for the requests the server itself sends inside dialogs
+//! (`crate::in_dialog`).
 
+pub mod flows;
 pub mod rules;
 
 use crate::context::ServerContext;
@@ -175,7 +180,7 @@ async fn apply(
         }
     };
     let bindings = if changes.is_empty() {
-        existing
+        existing.clone()
     } else {
         let key = aor.clone();
         match ctx
@@ -190,6 +195,8 @@ async fn apply(
         }
     };
     tracing::debug!(%aor, bindings = bindings.len(), remote = %peer.remote, "registered");
+    // Before the 200: a client that has it may be sent requests over its new connection.
+    ctx.flows.registered(aor, peer, &existing, &bindings);
     let mut ok = ctx.response(request, 200, "OK");
     for b in &bindings {
         ok.headers.push(HeaderName::Contact, contact_value(b, now));
@@ -226,6 +233,7 @@ pub async fn purge(ctx: Arc<ServerContext>, shutdown: impl Future<Output = ()>) 
             () = &mut shutdown => break,
             _ = tick.tick() => {
                 let now = ctx.clock.now();
+                ctx.flows.purge(now);
                 match ctx.store(move |s| s.purge_expired_bindings(now)).await {
                     Ok(gone) if !gone.is_empty() => tracing::debug!(count = gone.len(), "expired bindings deleted"),
                     Ok(_) => {}

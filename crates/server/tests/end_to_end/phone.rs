@@ -39,6 +39,8 @@ pub struct Phone {
     nc: u32,
     /// Requests that arrived while the phone waited for a response.
     inbox: VecDeque<Message>,
+    /// The Contact URI to use instead of the phone's address.
+    contact: Option<String>,
 }
 
 impl Phone {
@@ -74,6 +76,7 @@ impl Phone {
             cseq: 0,
             nc: 0,
             inbox: VecDeque::new(),
+            contact: None,
         }
     }
 
@@ -91,8 +94,21 @@ impl Phone {
         }
     }
 
+    /// Puts `uri` in the Contact of this phone's requests from now on.
+    pub fn set_contact(&mut self, uri: &str) {
+        self.contact = Some(uri.to_owned());
+    }
+
+    /// Drops this phone's TCP connection and opens a new one to `server`.
+    pub async fn reconnect_tcp(&mut self, server: &TestServer) {
+        self.link = Link::Tcp(StreamClient::tcp(server.tcp()).await);
+    }
+
     /// The contact URI of this phone.
     pub fn contact(&self) -> String {
+        if let Some(uri) = &self.contact {
+            return uri.clone();
+        }
         match self.link {
             Link::Udp { .. } => format!("sip:{}@{}", self.user, self.local_addr()),
             Link::Tcp(_) => format!("sip:{}@{};transport=tcp", self.user, self.local_addr()),

@@ -177,7 +177,10 @@ async fn without_authentication_anyone_at_our_domains_registers_and_is_reachable
     assert_eq!(r.status(), Some(200));
     assert_eq!(bindings(&r).len(), 1);
     let (sent, got) = tokio::join!(alice.message("newcomer@example.com", "welcome"), async {
-        let m = newcomer.next_request(ANSWER).await.expect("the MESSAGE arrives");
+        let m = newcomer
+            .next_request(ANSWER)
+            .await
+            .expect("the MESSAGE arrives");
         newcomer.answer(&m, 200).await;
         m
     });

@@ -242,8 +242,8 @@ impl Subscription {
 
     /// Handles a SUBSCRIBE inside the dialog: a refresh, or an unsubscribe (`Expires: 0`,
     /// RFC 6665 §4.2.1.2) which ends the subscription with a final NOTIFY. Returns the
-    /// response: `200` with `Expires`, `423`, `500` for an out-of-order CSeq (RFC 3261
-    /// §12.2.2), `481` once terminated, `489` for another package.
+    /// response: `200` with `Expires` and our Contact, `423`, `500` for an out-of-order CSeq
+    /// (RFC 3261 §12.2.2), `481` once terminated, `489` for another package.
     pub fn handle_subscribe(
         &mut self,
         now: Instant,
@@ -290,7 +290,7 @@ impl Subscription {
                 self.expires_at = now;
                 self.expires_unix = now_unix;
                 self.end(now, Reason::Timeout);
-                with_expires(resp(200, "OK"), 0)
+                self.with_contact(with_expires(resp(200, "OK"), 0))
             }
             Ok(e) => {
                 self.expires_at = now + Duration::from_secs(u64::from(e));
@@ -299,9 +299,20 @@ impl Subscription {
                 self.dirty = true;
                 self.urgent = true;
                 self.try_send(now);
-                with_expires(resp(200, "OK"), e)
+                self.with_contact(with_expires(resp(200, "OK"), e))
             }
         }
+    }
+
+    /// A SUBSCRIBE is a target refresh request (RFC 6665 §3.1), and RFC 3265's header table
+    /// (§7.1) makes Contact mandatory in its 2xx: a refresh's `200` names our target again,
+    /// as the first did. Clients that rebuild their route set from every 2xx (sipp) need it.
+    fn with_contact(&self, mut response: Message) -> Message {
+        response.headers.push(
+            HeaderName::Contact,
+            Bytes::from(format!("<{}>", self.dialog.local_target)),
+        );
+        response
     }
 
     /// The watched resource changed: notify (now, or at the end of the rate interval).

@@ -52,6 +52,11 @@ fn refresh_renews_and_notifies() {
     );
     assert_eq!(resp.status(), Some(200));
     assert_eq!(resp.expires().unwrap(), Some(600));
+    // A target refresh: the 200 names the notifier's Contact again (RFC 3265 §7.1).
+    assert_eq!(
+        resp.headers.get_str(&HeaderName::Contact),
+        Some(format!("<{}>", server_contact()).as_str())
+    );
     assert_eq!(
         drain(&mut sub),
         [("active;expires=600".into(), State::Active, true)]
@@ -79,6 +84,10 @@ fn unsubscribe_sends_final_notify_then_removes() {
         &config(),
     );
     assert_eq!(resp.status(), Some(200));
+    assert_eq!(
+        resp.headers.get_str(&HeaderName::Contact),
+        Some(format!("<{}>", server_contact()).as_str())
+    );
     assert_eq!(
         drain(&mut sub),
         [("terminated;reason=timeout".into(), State::Terminated, true)]
