@@ -304,6 +304,9 @@ struct State {
     bindings: registration::BindingExpiry,
     /// Watchers whose pending subscription lapsed, still waiting for an answer.
     waiting: waiting::Waiting,
+    /// The stored decisions of presentities about their watchers, each presentity's read
+    /// whole on first need.
+    authorizations: HashMap<Address, HashMap<Address, parley_store::presence::WatcherDecision>>,
     outcomes: mpsc::Sender<Outcome>,
 }
 
@@ -468,6 +471,7 @@ async fn run_shard(
         winfo_of: HashMap::new(),
         bindings: registration::BindingExpiry::default(),
         waiting: waiting::Waiting::default(),
+        authorizations: HashMap::new(),
         outcomes,
     };
     state.restore(restored);
@@ -655,6 +659,12 @@ impl State {
             if self.by_resource.contains_key(&who) {
                 self.bindings.set(&who, Some(at));
             }
+        }
+        // Every decision of a watched presentity was read: none is to be read again.
+        let mut decisions = decisions;
+        for who in self.by_resource.keys() {
+            let known = decisions.remove(who).unwrap_or_default();
+            self.authorizations.insert(who.clone(), known);
         }
     }
 
