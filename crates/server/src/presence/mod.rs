@@ -2,11 +2,16 @@
 //! users are handled here, not forwarded; so are SUBSCRIBEs to a user's watcher information
 //! (RFC 3857, RFC 3858).
 //!
-//! One task owns the presence state of every presentity ([`run`]): the publications of each
-//! (a `parley_presence::Publications`, loaded from the store on first use), the subscriptions
-//! (presence and winfo), the binding and waiting-watcher timers. Everything that changes that
-//! state is a [`PresenceJob`] handled in arrival order; each change is committed to the store
-//! before it is acknowledged.
+//! [`SHARDS`] tasks own the presence state ([`run`]), each that of the presentities whose user
+//! part hashes to it: the publications of each (a `parley_presence::Publications`, all live
+//! ones read at start), the subscriptions (presence and winfo), the binding and
+//! waiting-watcher timers. Everything that changes that state is a [`PresenceJob`] handled in
+//! arrival order by the presentity's shard; each change is committed to the store before it
+//! is acknowledged, and the shards' writes share the store's group commits.
+//!
+//! Work per event is proportional to what it touches (issue 5): only subscriptions given an
+//! input are asked for their actions, timeouts wait in deadline queues (`index`), and a
+//! presentity's PIDF body is printed once per change for all its watchers.
 //!
 //! - `publish`: PUBLISH (`403` unless from the presentity, `415`, `400` with
 //!   the parser's reason, `412`, `423`; `Expires: 0` removes).
@@ -16,6 +21,7 @@
 //!   crate's `PolicyEngine`; a changed decision acts at once.
 //! - `winfo`, `waiting`: the watcher-information documents and the waiting state.
 //! - `registration`: a timer at the earliest binding expiry of watched presentities.
+//! - `index`: the subscriptions of a shard, their deadlines and dialogs.
 //! - [`api`]: the presentity's HTTP API to answer watchers.
 
 use crate::context::ServerContext;
