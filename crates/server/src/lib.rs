@@ -239,7 +239,7 @@ struct Background {
     proxy: ProxyTask,
     registrar: mpsc::Receiver<RegisterJob>,
     offline: OfflineReceiver,
-    presence: mpsc::Receiver<presence::PresenceJob>,
+    presence: presence::PresenceJobs,
 }
 
 impl Server {

@@ -430,6 +430,13 @@ impl SubscriptionStore for MemoryStore {
         Ok(sub.dialog.local_cseq)
     }
 
+    fn reserve_local_cseq(&self, id: &str, at_least: u32) -> Result<u32, StoreError> {
+        let mut s = self.state();
+        let sub = s.subscription_mut(id)?;
+        sub.dialog.local_cseq = sub.dialog.local_cseq.max(at_least);
+        Ok(sub.dialog.local_cseq)
+    }
+
     fn set_winfo_version(&self, id: &str, version: u32) -> Result<(), StoreError> {
         self.state().subscription_mut(id)?.winfo_version = version;
         Ok(())

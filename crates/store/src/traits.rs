@@ -220,6 +220,12 @@ pub trait SubscriptionStore {
     /// after a restart. Saturates at `u32::MAX` (136 years of one NOTIFY a second).
     fn next_local_cseq(&self, id: &str) -> Result<u32, StoreError>;
 
+    /// Raises the stored local CSeq of the subscription's dialog to at least `at_least` and
+    /// returns the stored value: a notifier reserves a block of CSeqs with one durable write
+    /// and, after a restart, continues after the stored value (RFC 3261 §12.2.1.1 asks only
+    /// that they increase). Never lowers it.
+    fn reserve_local_cseq(&self, id: &str, at_least: u32) -> Result<u32, StoreError>;
+
     /// Records the version of the last watcher-information document sent.
     fn set_winfo_version(&self, id: &str, version: u32) -> Result<(), StoreError>;
 

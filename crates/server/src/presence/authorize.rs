@@ -10,6 +10,7 @@ use parley_presence::winfo::WatcherEvent;
 use parley_sip::subscription::{Authorization, State as SubState};
 use parley_store::presence::{SubscriptionState, SubscriptionUpdate, WatcherDecision};
 use parley_store::Address;
+use std::collections::HashMap;
 
 /// A decision and where it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,17 +30,42 @@ pub fn handling(d: WatcherDecision) -> SubHandling {
 }
 
 impl State {
-    /// Decides a presence subscription of `watcher` to `resource`. A store that cannot be
-    /// read counts as no stored decision (the server default applies).
-    pub(super) async fn decide(&self, watcher: &Address, resource: &Address) -> Decided {
-        let (p, w) = (resource.clone(), watcher.clone());
-        let stored = match self.ctx.store(move |s| s.authorization(&p, &w)).await {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::warn!(error = %e, "authorization not read; server default applies");
-                None
+    /// Decides a presence subscription of `watcher` to `resource`. The presentity's stored
+    /// decisions are read once and kept (every writer of them sends a
+    /// [`super::PresenceJob::Reconsider`], which reads them again), so a SUBSCRIBE does not
+    /// wait for the store. A store that cannot be read counts as no stored decision (the
+    /// server default applies).
+    pub(super) async fn decide(&mut self, watcher: &Address, resource: &Address) -> Decided {
+        let stored = match self.authorizations.get(resource) {
+            Some(known) => known.get(watcher).copied(),
+            None => {
+                let p = resource.clone();
+                match self.ctx.store(move |s| s.list_authorizations(&p)).await {
+                    Ok(list) => {
+                        let known: HashMap<Address, WatcherDecision> =
+                            list.into_iter().map(|a| (a.watcher, a.decision)).collect();
+                        let stored = known.get(watcher).copied();
+                        self.authorizations.insert(resource.clone(), known);
+                        stored
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "authorization not read; server default applies");
+                        None
+                    }
+                }
             }
         };
+        self.decide_with(watcher, resource, stored)
+    }
+
+    /// Decides a presence subscription of `watcher` to `resource` given the presentity's
+    /// stored decision (read by the caller).
+    pub(super) fn decide_with(
+        &self,
+        watcher: &Address,
+        resource: &Address,
+        stored: Option<WatcherDecision>,
+    ) -> Decided {
         let decision = self.ctx.presence_policy.decide(
             Party::new(watcher.user(), watcher.domain()),
             Party::new(resource.user(), resource.domain()),
@@ -58,6 +84,8 @@ impl State {
     /// forgotten leaves live subscriptions as they are unless the server default now
     /// allows or blocks them.
     pub(super) async fn reconsider(&mut self, presentity: &Address, watcher: &Address) {
+        // The decision just stored is read, with the presentity's others.
+        self.authorizations.remove(presentity);
         let decided = self.decide(watcher, presentity).await;
         match decided.decision {
             Decision::Allow(_) | Decision::Deny { polite: true } => {
@@ -68,10 +96,10 @@ impl State {
             }
             Decision::Pending => {}
         }
-        let ids: Vec<String> = self
+        let ids: Vec<super::index::Key> = self
             .by_resource
             .get(presentity)
-            .map(|ids| ids.iter().cloned().collect())
+            .map(|ids| ids.iter().copied().collect())
             .unwrap_or_default();
         let now = instant_now();
         let mut activated = Vec::new();
@@ -96,7 +124,7 @@ impl State {
                     }
                     if pending {
                         w.sub.authorize(now, Authorization::Allow);
-                        activated.push(id.clone());
+                        activated.push(w.id.clone());
                     } else if changed {
                         w.sub.state_changed(now);
                     }

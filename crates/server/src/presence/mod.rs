@@ -2,11 +2,16 @@
 //! users are handled here, not forwarded; so are SUBSCRIBEs to a user's watcher information
 //! (RFC 3857, RFC 3858).
 //!
-//! One task owns the presence state of every presentity ([`run`]): the publications of each
-//! (a `parley_presence::Publications`, loaded from the store on first use), the subscriptions
-//! (presence and winfo), the binding and waiting-watcher timers. Everything that changes that
-//! state is a [`PresenceJob`] handled in arrival order; each change is committed to the store
-//! before it is acknowledged.
+//! [`SHARDS`] tasks own the presence state ([`run`]), each that of the presentities whose user
+//! part hashes to it: the publications of each (a `parley_presence::Publications`, all live
+//! ones read at start), the subscriptions (presence and winfo), the binding and
+//! waiting-watcher timers. Everything that changes that state is a [`PresenceJob`] handled in
+//! arrival order by the presentity's shard; each change is committed to the store before it
+//! is acknowledged, and the shards' writes share the store's group commits.
+//!
+//! Work per event is proportional to what it touches (issue 5): only subscriptions given an
+//! input are asked for their actions, timeouts wait in deadline queues (`index`), and a
+//! presentity's PIDF body is printed once per change for all its watchers.
 //!
 //! - `publish`: PUBLISH (`403` unless from the presentity, `415`, `400` with
 //!   the parser's reason, `412`, `423`; `Expires: 0` removes).
@@ -16,9 +21,12 @@
 //!   crate's `PolicyEngine`; a changed decision acts at once.
 //! - `winfo`, `waiting`: the watcher-information documents and the waiting state.
 //! - `registration`: a timer at the earliest binding expiry of watched presentities.
+//! - `index`: the subscriptions of a shard, their deadlines and dialogs.
 //! - [`api`]: the presentity's HTTP API to answer watchers.
 
 use crate::context::ServerContext;
+use bytes::Bytes;
+use index::{DialogIndex, Key, WallDeadlines, Watches};
 use parley_presence::policy::Decision;
 pub use parley_presence::policy::SubscriptionPolicy;
 use parley_presence::publish::Publications;
@@ -37,6 +45,7 @@ use watch::{Watch, WatchKind, WinfoFeed};
 
 pub mod api;
 mod authorize;
+mod index;
 mod publish;
 mod registration;
 mod subscribe;
@@ -121,8 +130,8 @@ pub fn accepts(request: &Message, body_type: &str) -> bool {
     })
 }
 
-/// Outcome of one NOTIFY: the subscription id and the final status.
-type Outcome = (String, u16);
+/// Outcome of one NOTIFY: the subscription and the final status.
+type Outcome = (Key, u16);
 
 /// Work for the presence task.
 #[derive(Debug)]
@@ -185,28 +194,80 @@ impl Default for PresenceSettings {
     }
 }
 
-/// The way to the presence task.
-#[derive(Debug, Clone)]
-pub struct PresenceHandle {
-    jobs: mpsc::Sender<PresenceJob>,
+/// How many tasks share the presentities. Each awaits its own store writes, so this many
+/// PUBLISHes or SUBSCRIBEs can share one commit of the store's group commit.
+pub const SHARDS: usize = 16;
+
+/// The shard of a presentity: by its user part, which is also the user part of our Contact in
+/// its subscription dialogs (`local_contact`), so that a SUBSCRIBE in a dialog finds the
+/// shard from its Request-URI alone.
+fn shard_of(presentity: &Address) -> usize {
+    shard_of_user(presentity.user())
 }
 
+fn shard_of_user(user: &str) -> usize {
+    // FNV-1a: stable across runs and builds, unlike the std hasher.
+    let h = user.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    usize::try_from(h % SHARDS as u64).unwrap_or(0)
+}
+
+/// The way to the presence tasks.
+#[derive(Debug, Clone)]
+pub struct PresenceHandle {
+    shards: Arc<[mpsc::Sender<PresenceJob>]>,
+}
+
+/// The job queues of the presence tasks, one per shard.
+#[derive(Debug)]
+pub struct PresenceJobs(Vec<mpsc::Receiver<PresenceJob>>);
+
 impl PresenceHandle {
-    pub fn channel() -> (PresenceHandle, mpsc::Receiver<PresenceJob>) {
-        let (jobs, rx) = mpsc::channel(1024);
-        (PresenceHandle { jobs }, rx)
+    pub fn channel() -> (PresenceHandle, PresenceJobs) {
+        let (senders, receivers): (Vec<_>, Vec<_>) =
+            (0..SHARDS).map(|_| mpsc::channel(1024)).unzip();
+        (
+            PresenceHandle {
+                shards: senders.into(),
+            },
+            PresenceJobs(receivers),
+        )
+    }
+
+    fn shard(&self, job: &PresenceJob) -> Option<&mpsc::Sender<PresenceJob>> {
+        let index = match job {
+            PresenceJob::Publish { presentity, .. } => shard_of(presentity),
+            PresenceJob::Subscribe { resource, .. } => shard_of(resource),
+            PresenceJob::Registered { aor } => shard_of(aor),
+            PresenceJob::Resubscribe { request, .. } => {
+                let user = request
+                    .uri()
+                    .and_then(|u| u.as_sip())
+                    .and_then(|u| u.user_unescaped());
+                shard_of_user(user.as_deref().unwrap_or_default())
+            }
+            PresenceJob::Reconsider { presentity, .. } => shard_of(presentity),
+            PresenceJob::Watchers { presentity, .. } => shard_of(presentity),
+        };
+        self.shards.get(index)
     }
 
     /// Tells the task that `aor`'s registrations changed; dropped when the queue is full.
     pub fn registration_changed(&self, aor: Address) {
-        if self.jobs.try_send(PresenceJob::Registered { aor }).is_err() {
+        let job = PresenceJob::Registered { aor };
+        let sent = self.shard(&job).is_some_and(|s| s.try_send(job).is_ok());
+        if !sent {
             tracing::debug!("presence queue full: registration change dropped");
         }
     }
 
     /// Hands a job over; `false` when the task has stopped.
     pub async fn submit(&self, job: PresenceJob) -> bool {
-        self.jobs.send(job).await.is_ok()
+        match self.shard(&job) {
+            Some(s) => s.send(job).await.is_ok(),
+            None => false,
+        }
     }
 }
 
@@ -229,55 +290,212 @@ impl EntityTagSource for RandomTags {
 struct State {
     ctx: Arc<ServerContext>,
     presentities: HashMap<Address, Publications<Presence>>,
-    watches: HashMap<String, Watch>,
-    /// (Call-ID, local tag, remote tag) to subscription id.
-    by_dialog: HashMap<(String, String, String), String>,
+    /// `presentities` holds every presentity with live publications (read at start).
+    complete: bool,
+    /// Presentities whose publications are to be read from the store again.
+    stale: HashSet<Address>,
+    /// When the earliest publication of each presentity expires.
+    publication_expiry: WallDeadlines<Address>,
+    /// The presence document of each watched presentity, printed once for all its watchers
+    /// who see it in full; dropped when it changes.
+    documents: HashMap<Address, Bytes>,
+    watches: Watches,
+    /// (Call-ID, local tag, remote tag) to subscription.
+    by_dialog: DialogIndex,
     /// The presence subscriptions of each presentity.
-    by_resource: HashMap<Address, HashSet<String>>,
+    by_resource: HashMap<Address, HashSet<Key>>,
     /// The winfo subscriptions of each presentity (its own).
-    winfo_of: HashMap<Address, HashSet<String>>,
-    /// When the earliest binding of a watched presentity without publications expires.
+    winfo_of: HashMap<Address, HashSet<Key>>,
+    /// When the earliest binding of a watched presentity expires.
     bindings: registration::BindingExpiry,
     /// Watchers whose pending subscription lapsed, still waiting for an answer.
     waiting: waiting::Waiting,
+    /// The stored decisions of presentities about their watchers, each presentity's read
+    /// whole on first need.
+    authorizations: HashMap<Address, HashMap<Address, parley_store::presence::WatcherDecision>>,
     outcomes: mpsc::Sender<Outcome>,
 }
 
-/// Runs the presence task until `stop` completes: restores the stored subscriptions, then
-/// handles jobs, NOTIFY outcomes and subscription timers.
-pub async fn run(
+/// What a shard restores: the stored subscriptions of its presentities, the stored decisions
+/// about their watchers, and their earliest binding expiries.
+#[derive(Default)]
+struct Restored {
+    /// The store could be read: what follows is all there is.
+    complete: bool,
+    /// The live `presence` publications, by presentity.
+    publications: HashMap<Address, Vec<parley_store::presence::Publication>>,
+    subscriptions: Vec<parley_store::presence::Subscription>,
+    /// By presentity, then watcher.
+    decisions: HashMap<Address, HashMap<Address, parley_store::presence::WatcherDecision>>,
+    bindings: HashMap<Address, i64>,
+}
+
+/// Runs the presence tasks until `stop` completes: restores the stored subscriptions (read
+/// once, handed to the shard of each presentity), then each shard handles its jobs, NOTIFY
+/// outcomes and subscription timers.
+pub async fn run(ctx: Arc<ServerContext>, jobs: PresenceJobs, stop: impl Future<Output = ()>) {
+    let mut restored = load(&ctx).await;
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    let mut shards = Vec::new();
+    let mut counts = Vec::new();
+    for (i, jobs) in jobs.0.into_iter().enumerate() {
+        let part = restored.get_mut(i).map(std::mem::take).unwrap_or_default();
+        let mut stopped = stopped.clone();
+        let stop = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        let (count, counted) = oneshot::channel();
+        counts.push(counted);
+        shards.push(tokio::spawn(run_shard(
+            ctx.clone(),
+            jobs,
+            part,
+            count,
+            stop,
+        )));
+    }
+    drop(restored);
+    tokio::pin!(stop);
+    let restored = async {
+        let mut total = 0;
+        for c in counts {
+            total += c.await.unwrap_or(0);
+        }
+        total
+    };
+    tokio::select! {
+        () = &mut stop => {},
+        count = restored => {
+            // Operators (and the interop checks) wait for this line after a restart.
+            tracing::info!(count, "presence subscriptions restored");
+            stop.await;
+        }
+    }
+    let _ = stopping.send(true);
+    for shard in shards {
+        let _ = shard.await;
+    }
+}
+
+/// Reads what the shards restore, in one store call: a node holding a million subscriptions
+/// must be back in service within seconds, not wait for a million round trips.
+async fn load(ctx: &ServerContext) -> Vec<Restored> {
+    let now = ctx.clock.now();
+    let loaded = ctx
+        .store(move |s| {
+            let subs = s.load_live_subscriptions(now)?;
+            let resources: HashSet<&Address> = subs
+                .iter()
+                .filter(|s| Package::named(&s.event) == Some(Package::Presence))
+                .map(|s| &s.resource)
+                .collect();
+            let mut decisions = Vec::new();
+            let mut bindings = Vec::new();
+            for r in resources {
+                for a in s.list_authorizations(r)? {
+                    decisions.push(((r.clone(), a.watcher), a.decision));
+                }
+                let earliest = s
+                    .live_bindings(r, now)?
+                    .iter()
+                    .map(|b| b.expires_at.as_unix_millis())
+                    .min();
+                if let Some(at) = earliest.and_then(|ms| i64::try_from(ms).ok()) {
+                    bindings.push((r.clone(), at));
+                }
+            }
+            let publications = s.load_live_publications(now)?;
+            Ok((subs, decisions, bindings, publications))
+        })
+        .await;
+    let mut shards: Vec<Restored> = (0..SHARDS).map(|_| Restored::default()).collect();
+    let (subs, decisions, bindings, publications) = match loaded {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "subscriptions not restored");
+            return shards;
+        }
+    };
+    let count = subs.len();
+    for s in subs {
+        if let Some(shard) = shards.get_mut(shard_of(&s.resource)) {
+            shard.subscriptions.push(s);
+        }
+    }
+    for ((presentity, watcher), d) in decisions {
+        if let Some(shard) = shards.get_mut(shard_of(&presentity)) {
+            shard
+                .decisions
+                .entry(presentity)
+                .or_default()
+                .insert(watcher, d);
+        }
+    }
+    for (who, at) in bindings {
+        if let Some(shard) = shards.get_mut(shard_of(&who)) {
+            shard.bindings.insert(who, at);
+        }
+    }
+    for p in publications {
+        if p.event != PRESENCE {
+            continue;
+        }
+        if let Some(shard) = shards.get_mut(shard_of(&p.presentity)) {
+            shard
+                .publications
+                .entry(p.presentity.clone())
+                .or_default()
+                .push(p);
+        }
+    }
+    for shard in &mut shards {
+        shard.complete = true;
+    }
+    tracing::debug!(count, "presence subscriptions loaded");
+    shards
+}
+
+/// One shard: the presentities whose user part hashes to it, and their subscriptions.
+async fn run_shard(
     ctx: Arc<ServerContext>,
     mut jobs: mpsc::Receiver<PresenceJob>,
+    restored: Restored,
+    count: oneshot::Sender<usize>,
     stop: impl Future<Output = ()>,
 ) {
     let (outcomes, mut outcome_rx) = mpsc::channel(1024);
     let mut state = State {
         ctx,
         presentities: HashMap::new(),
-        watches: HashMap::new(),
-        by_dialog: HashMap::new(),
+        complete: false,
+        stale: HashSet::new(),
+        publication_expiry: WallDeadlines::default(),
+        documents: HashMap::new(),
+        watches: Watches::default(),
+        by_dialog: DialogIndex::default(),
         by_resource: HashMap::new(),
         winfo_of: HashMap::new(),
         bindings: registration::BindingExpiry::default(),
         waiting: waiting::Waiting::default(),
+        authorizations: HashMap::new(),
         outcomes,
     };
-    state.restore().await;
+    state.restore(restored);
+    state.drain().await;
+    let _ = count.send(state.watches.len());
     tokio::pin!(stop);
     loop {
         let wake = state
             .watches
-            .values()
-            .filter_map(|w| w.sub.poll_timeout())
-            .min()
+            .next_deadline()
             .map(tokio::time::Instant::from_std);
         // Publications and bindings expire on the wall clock (RFC 3903 §4.1): their
         // watchers learn it.
         let now_ms = now_millis(&state.ctx);
         let expiry = state
-            .presentities
-            .values()
-            .filter_map(Publications::poll_timeout)
+            .publication_expiry
+            .next()
+            .into_iter()
             .chain(state.bindings.poll_timeout())
             .chain(state.waiting.poll_timeout())
             .min()
@@ -298,8 +516,8 @@ pub async fn run(
         tokio::select! {
             () = &mut stop => return,
             () = timer => state.timers().await,
-            outcome = outcome_rx.recv() => if let Some((id, code)) = outcome {
-                state.notify_outcome(&id, code).await;
+            outcome = outcome_rx.recv() => if let Some((key, code)) = outcome {
+                state.notify_outcome(key, code);
             },
             job = jobs.recv() => match job {
                 Some(job) => state.job(job).await,
@@ -312,11 +530,6 @@ pub async fn run(
 
 fn instant_now() -> Instant {
     tokio::time::Instant::now().into_std()
-}
-
-fn dialog_key(sub: &Subscription) -> (String, String, String) {
-    let d = sub.dialog();
-    (d.call_id.clone(), d.local_tag.clone(), d.remote_tag.clone())
 }
 
 fn now_millis(ctx: &ServerContext) -> i64 {
@@ -386,27 +599,33 @@ impl State {
         }
     }
 
-    /// Loads the live subscriptions of the store (after a restart): they are notified again
-    /// at the next change, without re-subscribing. Presence subscriptions are decided again
-    /// from the stored authorizations (a polite block is kept that way).
-    async fn restore(&mut self) {
+    /// Takes over the live subscriptions of the store (after a restart): they are notified
+    /// again at the next change, without re-subscribing. Presence subscriptions are decided
+    /// again from the stored authorizations (a polite block is kept that way).
+    fn restore(&mut self, restored: Restored) {
+        let Restored {
+            complete,
+            publications,
+            subscriptions,
+            decisions,
+            bindings,
+        } = restored;
+        for (who, stored) in publications {
+            self.restore_publications(&who, stored);
+        }
+        self.complete = complete;
         let now = self.ctx.clock.now();
-        let stored = match self
-            .ctx
-            .store(move |s| s.load_live_subscriptions(now))
-            .await
-        {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "subscriptions not restored");
-                return;
-            }
-        };
         let interval = self.settings().notifier.min_notify_interval;
-        for s in stored {
+        let (instant, unix) = (instant_now(), now.as_unix_secs());
+        self.watches.reserve(subscriptions.len());
+        for mut s in subscriptions {
             let kind = match Package::named(&s.event) {
                 Some(Package::Presence) => {
-                    let decision = self.decide(&s.watcher, &s.resource).await;
+                    let stored = decisions
+                        .get(&s.resource)
+                        .and_then(|d| d.get(&s.watcher))
+                        .copied();
+                    let decision = self.decide_with(&s.watcher, &s.resource, stored);
                     WatchKind::Presence {
                         polite_block: decision.decision == (Decision::Deny { polite: true }),
                         lapsed: false,
@@ -422,57 +641,69 @@ impl State {
                 }),
                 None => continue,
             };
-            let record = watch::record_of(&s);
-            match Subscription::from_record(instant_now(), now.as_unix_secs(), &record, interval) {
+            let record = watch::take_record(&mut s);
+            match Subscription::from_record(instant, unix, &record, interval) {
                 Ok(sub) => {
-                    let resource = s.resource.clone();
                     self.insert(Watch {
-                        id: s.id.clone(),
+                        id: s.id,
                         sub,
-                        watcher: s.watcher.clone(),
-                        resource: s.resource.clone(),
-                        source: s.source.clone(),
+                        watcher: s.watcher,
+                        resource: s.resource,
+                        source: s.source,
                         live_connection: false,
                         created_at: s.created_at,
-                        display_name: s.watcher_display_name.clone(),
+                        display_name: s.watcher_display_name,
                         kind,
+                        armed: None,
+                        cseq_reserved: s.dialog.local_cseq,
                     });
-                    self.track_bindings(&resource).await;
                 }
                 Err(e) => tracing::debug!(id = %s.id, error = %e, "stored subscription dropped"),
             }
         }
-        tracing::info!(
-            count = self.watches.len(),
-            "presence subscriptions restored"
-        );
+        for (who, at) in bindings {
+            if self.by_resource.contains_key(&who) {
+                self.bindings.set(&who, Some(at));
+            }
+        }
+        // Every decision of a watched presentity was read: none is to be read again.
+        let mut decisions = decisions;
+        for who in self.by_resource.keys() {
+            let known = decisions.remove(who).unwrap_or_default();
+            self.authorizations.insert(who.clone(), known);
+        }
     }
 
-    fn insert(&mut self, w: Watch) {
-        self.by_dialog.insert(dialog_key(&w.sub), w.id.clone());
-        let index = match w.kind {
-            WatchKind::Presence { .. } => &mut self.by_resource,
-            WatchKind::Winfo(_) => &mut self.winfo_of,
+    fn insert(&mut self, w: Watch) -> Key {
+        let resource = w.resource.clone();
+        let presence = w.is_presence();
+        let key = self.watches.insert(w);
+        self.by_dialog.insert(&self.watches, key);
+        let index = match presence {
+            true => &mut self.by_resource,
+            false => &mut self.winfo_of,
         };
-        index
-            .entry(w.resource.clone())
-            .or_default()
-            .insert(w.id.clone());
-        self.watches.insert(w.id.clone(), w);
+        index.entry(resource).or_default().insert(key);
+        key
     }
 
     /// Drops a subscription; a presence watcher leaving is reported to the winfo subscribers.
-    fn forget(&mut self, id: &str) -> Option<Watch> {
-        let w = self.watches.remove(id)?;
-        self.by_dialog.remove(&dialog_key(&w.sub));
+    fn forget(&mut self, key: Key) -> Option<Watch> {
+        let w = self.watches.remove(&key)?;
+        self.by_dialog.remove(&w, key);
         let index = match w.kind {
             WatchKind::Presence { .. } => &mut self.by_resource,
             WatchKind::Winfo(_) => &mut self.winfo_of,
         };
         if let Some(set) = index.get_mut(&w.resource) {
-            set.remove(id);
+            set.remove(&key);
             if set.is_empty() {
                 index.remove(&w.resource);
+                if w.is_presence() {
+                    // Nobody watches any more: its document and binding timer go.
+                    self.documents.remove(&w.resource);
+                    self.bindings.set(&w.resource, None);
+                }
             }
         }
         if w.is_presence() {
@@ -483,12 +714,13 @@ impl State {
 
     /// The state of `resource` changed: every watcher learns it (rate-controlled).
     fn changed(&mut self, resource: &Address) {
-        let Some(ids) = self.by_resource.get(resource) else {
+        self.documents.remove(resource);
+        let Some(keys) = self.by_resource.get(resource) else {
             return;
         };
         let now = instant_now();
-        for id in ids {
-            if let Some(w) = self.watches.get_mut(id) {
+        for key in keys {
+            if let Some(w) = self.watches.get_mut(key) {
                 w.sub.state_changed(now);
             }
         }
@@ -496,11 +728,16 @@ impl State {
 
     async fn timers(&mut self) {
         let now_ms = now_millis(&self.ctx);
-        let mut expired: Vec<Address> = self
-            .presentities
-            .iter_mut()
-            .filter_map(|(who, p)| (!p.expire(now_ms).is_empty()).then(|| who.clone()))
-            .collect();
+        let mut expired = Vec::new();
+        for who in self.publication_expiry.due(now_ms) {
+            if let Some(p) = self.presentities.get_mut(&who) {
+                if !p.expire(now_ms).is_empty() {
+                    expired.push(who.clone());
+                }
+                let next = p.poll_timeout();
+                self.publication_expiry.set(&who, next);
+            }
+        }
         // A binding running out matters to watchers only of a user who publishes nothing.
         for who in self.bindings.due(now_ms) {
             let publishing = self.presentities.get(&who).is_some_and(|p| !p.is_empty());
@@ -514,16 +751,17 @@ impl State {
         }
         let now = instant_now();
         let mut touched = HashSet::new();
-        for w in self.watches.values_mut() {
-            if w.sub.poll_timeout().is_some_and(|t| t <= now) {
-                let before = w.sub.state();
-                w.sub.handle_timeout(now);
-                let after = w.sub.state();
-                if let WatchKind::Presence { lapsed, .. } = &mut w.kind {
-                    *lapsed = before == SubState::Pending && after == SubState::Terminated;
-                    if after != before {
-                        touched.insert(w.resource.clone());
-                    }
+        for key in self.watches.due(now) {
+            let Some(w) = self.watches.get_mut(&key) else {
+                continue;
+            };
+            let before = w.sub.state();
+            w.sub.handle_timeout(now);
+            let after = w.sub.state();
+            if let WatchKind::Presence { lapsed, .. } = &mut w.kind {
+                *lapsed = before == SubState::Pending && after == SubState::Terminated;
+                if after != before {
+                    touched.insert(w.resource.clone());
                 }
             }
         }
@@ -533,9 +771,9 @@ impl State {
         self.give_up_waiting(now_ms);
     }
 
-    async fn notify_outcome(&mut self, id: &str, code: u16) {
+    fn notify_outcome(&mut self, key: Key, code: u16) {
         let now = instant_now();
-        if let Some(w) = self.watches.get_mut(id) {
+        if let Some(w) = self.watches.get_mut(&key) {
             match code {
                 408 => w.sub.handle_notify_timeout(now),
                 code => w.sub.handle_notify_response(now, code),
@@ -550,122 +788,145 @@ impl State {
         }
     }
 
-    /// Carries out what the subscriptions want: NOTIFYs (each on its own task, so a slow
-    /// watcher delays nobody) and removals.
+    /// Carries out what the subscriptions given an input want: NOTIFYs (each on its own
+    /// task, so a slow watcher delays nobody) and removals. Acting on one subscription may
+    /// give work to others (a presence watcher ending changes the winfo documents of its
+    /// presentity): they are marked in turn, until all are quiet.
     async fn drain(&mut self) {
-        // Acting on one subscription may give work to others (a presence watcher ending
-        // changes the winfo documents of its presentity): go round until all are quiet.
-        while self.drain_once().await {}
+        while let Some(key) = self.watches.next_dirty() {
+            self.act(key).await;
+            self.watches.rearm(key);
+        }
     }
 
-    /// One round over the subscriptions; whether anything was done.
-    async fn drain_once(&mut self) -> bool {
-        let mut acted = false;
-        let ids: Vec<String> = self.watches.keys().cloned().collect();
-        for id in ids {
-            while let Some(w) = self.watches.get_mut(&id) {
-                let Some(action) = w.sub.poll_action() else {
-                    break;
-                };
-                acted = true;
-                match action {
-                    NotifierAction::SendNotify {
-                        mut request,
-                        with_body,
-                        state,
-                    } => {
-                        let resource = w.resource.clone();
-                        let connection = match (&w.source, w.live_connection) {
-                            (Some(s), true) => s.connection_id.and_then(|c| {
-                                let t = parley_sip::Transport::from_via_token(&s.transport)?;
-                                Some((parley_sip::ConnectionId(c), t))
-                            }),
-                            _ => None,
-                        };
-                        let polite = match &w.kind {
-                            WatchKind::Presence { polite_block, .. } => Some(*polite_block),
-                            WatchKind::Winfo(_) => None,
-                        };
-                        let mut version = None;
-                        if with_body {
-                            match polite {
-                                Some(true) => {
-                                    let doc = parley_presence::policy::polite_block_document(
-                                        &format!("sip:{resource}"),
-                                    );
-                                    request.set_body(PIDF, doc.to_xml());
+    /// Takes the actions of one subscription.
+    async fn act(&mut self, key: Key) {
+        while let Some(w) = self.watches.peek_mut(&key) {
+            let Some(action) = w.sub.poll_action() else {
+                break;
+            };
+            match action {
+                NotifierAction::SendNotify {
+                    mut request,
+                    with_body,
+                    state,
+                } => {
+                    let resource = w.resource.clone();
+                    let id = w.id.clone();
+                    let connection = match (&w.source, w.live_connection) {
+                        (Some(s), true) => s.connection_id.and_then(|c| {
+                            let t = parley_sip::Transport::from_via_token(&s.transport)?;
+                            Some((parley_sip::ConnectionId(c), t))
+                        }),
+                        _ => None,
+                    };
+                    let polite = match &w.kind {
+                        WatchKind::Presence { polite_block, .. } => Some(*polite_block),
+                        WatchKind::Winfo(_) => None,
+                    };
+                    // The CSeq is made durable in blocks (see `watch::CSEQ_BLOCK`); the dialog's
+                    // last one is at least this NOTIFY's.
+                    let cseq = w.sub.dialog().local_seq;
+                    let reserve = (cseq > w.cseq_reserved).then(|| {
+                        w.cseq_reserved = cseq.saturating_add(watch::CSEQ_BLOCK);
+                        w.cseq_reserved
+                    });
+                    let mut version = None;
+                    if with_body {
+                        match polite {
+                            Some(true) => {
+                                let doc = parley_presence::policy::polite_block_document(&format!(
+                                    "sip:{resource}"
+                                ));
+                                request.set_body(PIDF, doc.to_xml());
+                            }
+                            Some(false) => {
+                                let doc = self.document(&resource).await;
+                                request.set_body(PIDF, doc);
+                            }
+                            None => {
+                                if let Some(doc) = self.winfo_document(key) {
+                                    version = Some(doc.version);
+                                    request.set_body(WATCHERINFO, doc.to_xml());
                                 }
-                                Some(false) => {
-                                    let doc = self.document(&resource).await;
-                                    request.set_body(PIDF, doc.to_xml());
-                                }
-                                None => {
-                                    if let Some(doc) = self.winfo_document(&id) {
-                                        version = Some(doc.version);
-                                        request.set_body(WATCHERINFO, doc.to_xml());
+                            }
+                        }
+                    }
+                    request.headers.push(HeaderName::AllowEvents, ALLOW_EVENTS);
+                    if polite.is_some() && state == parley_sip::subscription::State::Terminated {
+                        self.winfo_changed(&resource);
+                    }
+                    let (ctx, outcomes) = (self.ctx.clone(), self.outcomes.clone());
+                    tokio::spawn(async move {
+                        if version.is_some() || reserve.is_some() {
+                            let key = id.clone();
+                            let stored = ctx
+                                .store(move |s| {
+                                    if let Some(upto) = reserve {
+                                        s.reserve_local_cseq(&key, upto)?;
                                     }
-                                }
+                                    match version {
+                                        Some(v) => s.set_winfo_version(&key, v),
+                                        None => Ok(()),
+                                    }
+                                })
+                                .await;
+                            if let Err(e) = stored {
+                                tracing::warn!(error = %e, "NOTIFY CSeq or winfo version not stored");
                             }
                         }
-                        request.headers.push(HeaderName::AllowEvents, ALLOW_EVENTS);
-                        if polite.is_some() && state == parley_sip::subscription::State::Terminated
-                        {
-                            self.winfo_changed(&resource);
-                        }
-                        let (ctx, outcomes, id) =
-                            (self.ctx.clone(), self.outcomes.clone(), id.clone());
-                        tokio::spawn(async move {
-                            if let Some(v) = version {
-                                let key = id.clone();
-                                if let Err(e) =
-                                    ctx.store(move |s| s.set_winfo_version(&key, v)).await
-                                {
-                                    tracing::warn!(error = %e, "winfo version not stored");
-                                }
-                            }
-                            let code =
-                                watch::send_notify(&ctx, id.clone(), request, connection).await;
-                            let _ = outcomes.send((id, code)).await;
-                        });
-                    }
-                    NotifierAction::Remove => {
-                        self.forget(&id);
-                        let key = id.clone();
-                        if let Err(e) = self.ctx.store(move |s| s.remove_subscription(&key)).await {
-                            tracing::warn!(error = %e, "subscription not removed from the store");
-                        }
+                        let code = watch::send_notify(&ctx, request, connection).await;
+                        let _ = outcomes.send((key, code)).await;
+                    });
+                }
+                NotifierAction::Remove => {
+                    let Some(w) = self.forget(key) else {
                         break;
+                    };
+                    let id = w.id;
+                    if let Err(e) = self.ctx.store(move |s| s.remove_subscription(&id)).await {
+                        tracing::warn!(error = %e, "subscription not removed from the store");
                     }
+                    break;
                 }
             }
         }
-        acted
     }
 
-    /// What watchers of `resource` see now.
-    async fn document(&mut self, resource: &Address) -> Presence {
-        let presentity = format!("sip:{resource}");
+    /// The PIDF body watchers of `resource` who see it in full get now: composed and printed
+    /// once per change, shared by all of them.
+    async fn document(&mut self, resource: &Address) -> Bytes {
         let now = now_millis(&self.ctx);
         let empty = match self.publications(resource).await {
             Ok(p) => {
-                p.expire(now);
-                p.is_empty()
+                let gone = !p.expire(now).is_empty();
+                let empty = p.is_empty();
+                if gone {
+                    self.documents.remove(resource);
+                    self.arm_publication_expiry(resource);
+                }
+                Some(empty)
             }
-            Err(_) => true,
+            Err(_) => None,
         };
-        let registered = if empty {
-            let (key, at) = (resource.clone(), self.ctx.clock.now());
-            self.ctx
-                .store(move |s| s.live_bindings(&key, at))
-                .await
-                .is_ok_and(|b| !b.is_empty())
-        } else {
-            false
+        if let Some(doc) = self.documents.get(resource) {
+            return doc.clone();
+        }
+        let registered = match empty {
+            Some(true) => self.registered(resource).await,
+            _ => false,
         };
-        match self.presentities.get(resource) {
+        let presentity = format!("sip:{resource}");
+        let doc = match self.presentities.get(resource) {
             Some(p) => parley_presence::presence_for(&presentity, p, registered),
             None => parley_presence::default_document(&presentity, registered),
+        };
+        let doc = Bytes::from(doc.to_xml());
+        // A store that could not be read gives a document not worth keeping.
+        if empty.is_some() && self.by_resource.contains_key(resource) {
+            self.documents.insert(resource.clone(), doc.clone());
         }
+        doc
     }
 }
 

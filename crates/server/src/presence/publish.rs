@@ -11,36 +11,60 @@ use parley_sip::{HeaderName, Message};
 use parley_store::presence::{NewPublication, PublicationBody, PublicationUpdate};
 use parley_store::Address;
 impl State {
-    /// The publications of `presentity`, loaded from the store on first use.
+    /// The publications of `presentity`: all live ones are read at start; those of a
+    /// presentity whose memory proved stale (or all, if that read failed) are read from the
+    /// store on first use.
     pub(super) async fn publications(
         &mut self,
         presentity: &Address,
     ) -> Result<&mut Publications<Presence>, parley_store::StoreError> {
-        if !self.presentities.contains_key(presentity) {
+        let stale = self.stale.contains(presentity);
+        if stale || (!self.complete && !self.presentities.contains_key(presentity)) {
             let (key, now) = (presentity.clone(), self.ctx.clock.now());
             let stored = self
                 .ctx
                 .store(move |s| s.live_publications(&key, PRESENCE, now))
                 .await?;
-            let mut pubs = Publications::new(PublicationLimits::default());
-            for p in stored {
-                let Ok(document) = Presence::parse(&p.body) else {
-                    continue;
-                };
-                pubs.restore(parley_presence::publish::Publication {
-                    etag: EntityTag::new(&p.etag),
-                    document,
-                    expires_at: i64::try_from(p.expires_at.as_unix_millis()).unwrap_or(i64::MAX),
-                    modified_at: i64::try_from(p.modified_at.as_unix_millis()).unwrap_or(0),
-                    sequence: p.sequence,
-                });
-            }
-            self.presentities.insert(presentity.clone(), pubs);
+            self.stale.remove(presentity);
+            self.restore_publications(presentity, stored);
         }
         Ok(self
             .presentities
             .entry(presentity.clone())
             .or_insert_with(|| Publications::new(PublicationLimits::default())))
+    }
+
+    /// Takes over the stored publications of `presentity`.
+    pub(super) fn restore_publications(
+        &mut self,
+        presentity: &Address,
+        stored: Vec<parley_store::presence::Publication>,
+    ) {
+        let mut pubs = Publications::new(PublicationLimits::default());
+        for p in stored {
+            let Ok(document) = Presence::parse(&p.body) else {
+                continue;
+            };
+            pubs.restore(parley_presence::publish::Publication {
+                etag: EntityTag::new(&p.etag),
+                document,
+                expires_at: i64::try_from(p.expires_at.as_unix_millis()).unwrap_or(i64::MAX),
+                modified_at: i64::try_from(p.modified_at.as_unix_millis()).unwrap_or(0),
+                sequence: p.sequence,
+            });
+        }
+        self.presentities.insert(presentity.clone(), pubs);
+        self.documents.remove(presentity);
+        self.arm_publication_expiry(presentity);
+    }
+
+    /// Sets the wake-up for the earliest publication expiry of `presentity`.
+    pub(super) fn arm_publication_expiry(&mut self, presentity: &Address) {
+        let at = self
+            .presentities
+            .get(presentity)
+            .and_then(Publications::poll_timeout);
+        self.publication_expiry.set(presentity, at);
     }
 
     /// Applies one PUBLISH; the answer to send.
@@ -145,7 +169,11 @@ impl State {
                 parley_store::StoreError::PublicationNotFound(_)
                 | parley_store::StoreError::PublicationExpired(_),
             ) => {
+                // What the store holds is read again at the next use.
                 self.presentities.remove(&presentity);
+                self.stale.insert(presentity.clone());
+                self.documents.remove(&presentity);
+                self.arm_publication_expiry(&presentity);
                 return (
                     ctx.response(request, 412, "Conditional Request Failed"),
                     false,
@@ -153,7 +181,8 @@ impl State {
             }
             Err(e) => return (store_failure(&ctx, request, &e), false),
         }
-        self.presentities.insert(presentity, next);
+        self.presentities.insert(presentity.clone(), next);
+        self.arm_publication_expiry(&presentity);
         let mut ok = ctx.response(request, 200, "OK");
         ok.headers.push(HeaderName::SipETag, etag);
         ok.headers

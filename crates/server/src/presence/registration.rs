@@ -4,36 +4,37 @@
 //! the task keeps one timer per watched presentity at its earliest binding expiry and tells
 //! the watchers when it passes.
 
+use super::index::WallDeadlines;
 use super::State;
 use parley_store::Address;
-use std::collections::HashMap;
 
 /// The earliest binding expiry (unix milliseconds) of each watched presentity that has
-/// bindings.
+/// bindings. Whether a watched presentity is registered is read here, not from the store at
+/// every NOTIFY.
 #[derive(Debug, Default)]
 pub(super) struct BindingExpiry {
-    next: HashMap<Address, i64>,
+    next: WallDeadlines<Address>,
 }
 
 impl BindingExpiry {
     /// The earliest expiry of all.
     pub fn poll_timeout(&self) -> Option<i64> {
-        self.next.values().min().copied()
+        self.next.next()
     }
 
     /// The presentities whose earliest binding has expired at `now_ms`; forgotten until
     /// tracked again.
     pub fn due(&mut self, now_ms: i64) -> Vec<Address> {
-        let due: Vec<Address> = self
-            .next
-            .iter()
-            .filter(|(_, at)| **at <= now_ms)
-            .map(|(who, _)| who.clone())
-            .collect();
-        for who in &due {
-            self.next.remove(who);
-        }
-        due
+        self.next.due(now_ms)
+    }
+
+    pub fn set(&mut self, presentity: &Address, at: Option<i64>) {
+        self.next.set(presentity, at);
+    }
+
+    /// Whether the tracked `presentity` has a live binding.
+    fn tracked(&self, presentity: &Address) -> bool {
+        self.next.contains(presentity)
     }
 }
 
@@ -42,7 +43,7 @@ impl State {
     /// and it has live bindings.
     pub(super) async fn track_bindings(&mut self, presentity: &Address) {
         if !self.by_resource.contains_key(presentity) {
-            self.bindings.next.remove(presentity);
+            self.bindings.set(presentity, None);
             return;
         }
         let (key, now) = (presentity.clone(), self.ctx.clock.now());
@@ -53,13 +54,20 @@ impl State {
                 None
             }
         };
-        match earliest.and_then(|ms| i64::try_from(ms).ok()) {
-            Some(at) => {
-                self.bindings.next.insert(presentity.clone(), at);
-            }
-            None => {
-                self.bindings.next.remove(presentity);
-            }
+        let at = earliest.and_then(|ms| i64::try_from(ms).ok());
+        self.bindings.set(presentity, at);
+    }
+
+    /// Whether `presentity` has a live binding: known without the store while it is watched
+    /// (its bindings are tracked then).
+    pub(super) async fn registered(&self, presentity: &Address) -> bool {
+        if self.by_resource.contains_key(presentity) {
+            return self.bindings.tracked(presentity);
         }
+        let (key, at) = (presentity.clone(), self.ctx.clock.now());
+        self.ctx
+            .store(move |s| s.live_bindings(&key, at))
+            .await
+            .is_ok_and(|b| !b.is_empty())
     }
 }

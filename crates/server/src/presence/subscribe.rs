@@ -11,6 +11,7 @@ use parley_presence::policy::{Decision, Party};
 use parley_presence::winfo::WatcherEvent;
 use parley_sip::subscription::{Authorization, Subscription};
 use parley_sip::{HeaderName, Message, Peer, TransactionId};
+use parley_store::presence::SubscriptionUpdate;
 use parley_store::Address;
 
 impl State {
@@ -105,7 +106,16 @@ impl State {
             created_at: now,
             display_name,
             kind,
+            armed: None,
+            cseq_reserved: 0,
         };
+        let mut w = w;
+        // The first block of CSeqs is reserved with the subscription itself.
+        w.cseq_reserved = w
+            .sub
+            .dialog()
+            .local_seq
+            .saturating_add(super::watch::CSEQ_BLOCK);
         let record = w.to_store();
         let limit = self.settings().max_subscriptions;
         let persistent = w.sub.state() != parley_sip::subscription::State::Terminated;
@@ -131,9 +141,13 @@ impl State {
             let watcher = w.watcher.clone();
             self.end_waiting(&resource, &watcher, WatcherEvent::Giveup);
         }
+        // The bindings of a presentity already watched are tracked already.
+        let first_watcher = presence && !self.by_resource.contains_key(&resource);
         self.insert(w);
         if presence {
             self.winfo_changed(&resource);
+        }
+        if first_watcher {
             self.track_bindings(&resource).await;
         }
     }
@@ -156,7 +170,7 @@ impl State {
                 return ctx.respond(tx, r).await;
             }
         };
-        let Some(id) = self.by_dialog.get(&key).cloned() else {
+        let Some(id) = self.by_dialog.get(&self.watches, &key.0, &key.1, &key.2) else {
             let r = ctx.response(request, 481, "Subscription Does Not Exist");
             return ctx.respond(tx, r).await;
         };
@@ -175,20 +189,23 @@ impl State {
             if let WatchKind::Winfo(feed) = &mut w.kind {
                 feed.notifier.forget_sent();
             }
-            let record = w.to_store();
             let live = w.sub.state() != parley_sip::subscription::State::Terminated;
-            let stored = ctx
-                .store(move |s| {
-                    if live {
-                        s.remove_subscription(&record.id)?;
-                        s.insert_subscription(&record, usize::MAX, now)
-                    } else {
-                        Ok(())
-                    }
-                })
-                .await;
-            if let Err(e) = stored {
-                answer = store_failure(&ctx, request, &e);
+            if live {
+                let record = w.to_store();
+                let update = SubscriptionUpdate {
+                    state: Some(record.state),
+                    expires_at: Some(record.expires_at),
+                    remote_cseq: Some(record.dialog.remote_cseq),
+                    remote_target: Some(record.dialog.remote_target),
+                    source: record.source,
+                };
+                let id = record.id;
+                let stored = ctx
+                    .store(move |s| s.update_subscription(&id, &update).map(|_| ()))
+                    .await;
+                if let Err(e) = stored {
+                    answer = store_failure(&ctx, request, &e);
+                }
             }
             let resource = w.resource.clone();
             if w.is_presence() {

@@ -4,6 +4,7 @@
 //! one apart. NOTIFYs are rate-controlled like presence ones: a burst of changes is coalesced
 //! into one document computed when it is sent; a NOTIFY that fails makes the next one full.
 
+use super::index::Key;
 use super::watch::{Watch, WatchKind};
 use super::{instant_now, State, PRESENCE};
 pub use parley_presence::winfo::Watcher as WatcherRow;
@@ -146,7 +147,7 @@ impl State {
             ..row
         };
         for id in self.winfo_of.get(presentity).into_iter().flatten() {
-            if let Some(WatchKind::Winfo(feed)) = self.watches.get_mut(id).map(|w| &mut w.kind) {
+            if let Some(WatchKind::Winfo(feed)) = self.watches.peek_mut(id).map(|w| &mut w.kind) {
                 feed.ended.push(gone.clone());
             }
         }
@@ -155,8 +156,8 @@ impl State {
     /// The document for the NOTIFY the winfo subscription `id` is sending: full the first
     /// time and after a loss, else the changes since the last one (full if there are none,
     /// so that a NOTIFY already decided on still carries a valid document).
-    pub(super) fn winfo_document(&mut self, id: &str) -> Option<WatcherInfo> {
-        let (resource, ended) = match self.watches.get(id) {
+    pub(super) fn winfo_document(&mut self, id: Key) -> Option<WatcherInfo> {
+        let (resource, ended) = match self.watches.get(&id) {
             Some(Watch {
                 resource,
                 kind: WatchKind::Winfo(feed),
@@ -169,7 +170,7 @@ impl State {
             l.watchers.retain(|w| w.status != WatcherStatus::Terminated);
         }
         let with_ended = self.watcher_list(&resource, &ended);
-        let Some(WatchKind::Winfo(feed)) = self.watches.get_mut(id).map(|w| &mut w.kind) else {
+        let Some(WatchKind::Winfo(feed)) = self.watches.peek_mut(&id).map(|w| &mut w.kind) else {
             return None;
         };
         feed.ended.clear();

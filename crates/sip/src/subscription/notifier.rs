@@ -404,7 +404,13 @@ impl Subscription {
     }
 
     pub fn poll_action(&mut self) -> Option<NotifierAction> {
-        self.actions.pop_front()
+        let action = self.actions.pop_front();
+        if self.actions.is_empty() && self.actions.capacity() > 0 {
+            // An idle subscription keeps no queue: room for four actions is 800 bytes, and a
+            // notifier may hold a million idle subscriptions.
+            self.actions = VecDeque::new();
+        }
+        action
     }
 
     /// Terminated: the final NOTIFY goes next (after any in flight), then removal.

@@ -334,6 +334,12 @@ impl SubscriptionStore for SqliteStore {
         self.writer.write(move |c| pops::next_local_cseq(c, &id))
     }
 
+    fn reserve_local_cseq(&self, id: &str, at_least: u32) -> Result<u32, StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |c| pops::reserve_local_cseq(c, &id, at_least))
+    }
+
     fn set_winfo_version(&self, id: &str, version: u32) -> Result<(), StoreError> {
         let id = id.to_owned();
         self.writer

@@ -398,6 +398,24 @@ pub(crate) fn next_local_cseq(conn: &Connection, id: &str) -> Result<u32, StoreE
     )
 }
 
+pub(crate) fn reserve_local_cseq(
+    conn: &Connection,
+    id: &str,
+    at_least: u32,
+) -> Result<u32, StoreError> {
+    let cseq: Option<i64> = conn
+        .prepare_cached(
+            "UPDATE subscriptions SET local_cseq = MAX(local_cseq, ?2) \
+             WHERE id = ?1 RETURNING local_cseq",
+        )
+        .and_then(|mut s| s.query_row(params![id, at_least], |r| r.get(0)).optional())
+        .map_err(backend)?;
+    u32_from(
+        cseq.ok_or_else(|| not_found(id))?,
+        "subscription local CSeq",
+    )
+}
+
 pub(crate) fn set_winfo_version(conn: &Connection, id: &str, v: u32) -> Result<(), StoreError> {
     let sql = "UPDATE subscriptions SET winfo_version = ?2 WHERE id = ?1";
     if execute(conn, sql, params![id, v])? == 0 {

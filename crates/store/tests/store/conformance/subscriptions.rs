@@ -223,6 +223,14 @@ pub fn local_cseq_and_winfo_version<S: Store>(s: &S) {
     assert_eq!(s.next_local_cseq("s1").unwrap(), 11);
     assert_eq!(s.next_local_cseq("s1").unwrap(), 12);
     assert_eq!(s.subscription("s1").unwrap().unwrap().dialog.local_cseq, 12);
+    // A reservation raises the stored CSeq, and never lowers it.
+    assert_eq!(s.reserve_local_cseq("s1", 76).unwrap(), 76);
+    assert_eq!(s.reserve_local_cseq("s1", 20).unwrap(), 76);
+    assert_eq!(s.next_local_cseq("s1").unwrap(), 77);
+    assert!(matches!(
+        s.reserve_local_cseq("nope", 1),
+        Err(StoreError::SubscriptionNotFound(_))
+    ));
     s.set_winfo_version("s1", 3).unwrap();
     assert_eq!(s.subscription("s1").unwrap().unwrap().winfo_version, 3);
     assert!(matches!(
