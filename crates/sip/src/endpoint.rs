@@ -88,9 +88,11 @@ pub struct EndpointConfig {
     pub seed: u64,
     /// The `Server` / `User-Agent` product token added to what the endpoint generates.
     pub product: Option<String>,
-    /// The most transactions (client and server) alive at once; 100,000 by default. A new
-    /// request beyond it is answered `503 Service Unavailable` with `Retry-After` without
-    /// creating a transaction ([`Event::Overloaded`]); [`Endpoint::send_request`] fails with
+    /// The most transactions (client and server) alive at once; 100,000 by default. At the
+    /// limit, transactions that only wait to absorb retransmissions (Timer J, I, K, D) are
+    /// dropped, earliest deadline first, to make room; when none is, a new request is
+    /// answered `503 Service Unavailable` with `Retry-After` without creating a transaction
+    /// ([`Event::Overloaded`]) and [`Endpoint::send_request`] fails with
     /// [`EndpointError::TooManyTransactions`].
     pub max_transactions: usize,
     /// A request for a UDP destination that prints larger than this goes over TCP instead,
@@ -427,7 +429,7 @@ impl Endpoint {
         if self.table.find_client(&outgoing.key).is_some() {
             return Err(EndpointError::AlreadyCancelled);
         }
-        if self.table.len() >= self.config.max_transactions {
+        if !self.table.make_room(self.config.max_transactions) {
             return Err(EndpointError::TooManyTransactions);
         }
         outgoing
@@ -471,7 +473,7 @@ impl Endpoint {
             .method()
             .cloned()
             .ok_or(EndpointError::NotARequest)?;
-        if method != Method::Ack && self.table.len() >= self.config.max_transactions {
+        if method != Method::Ack && !self.table.make_room(self.config.max_transactions) {
             return Err(EndpointError::TooManyTransactions);
         }
         let branch = self.new_branch();
@@ -580,7 +582,7 @@ impl Endpoint {
             }
             return;
         }
-        if self.table.len() >= self.config.max_transactions {
+        if !self.table.make_room(self.config.max_transactions) {
             self.answer_overloaded(&request, &from);
             self.out.events.push_back(Event::Overloaded { from });
             return;

@@ -204,6 +204,32 @@ impl TransactionTable {
         }
     }
 
+    /// Makes room for one more transaction under `max` if that is possible without losing
+    /// anything but retransmission absorption: the transactions that only wait out Timer J,
+    /// I, K or D (§17.1.2.2, §17.2.1, §17.2.2; a request or response repeated after that is
+    /// handled as new, exactly as once the timer has fired) go first, earliest deadline
+    /// first. At a sustained 20,000 requests/s over UDP, Timer J alone keeps 640,000
+    /// finished transactions; without this they would refuse new requests with 503.
+    /// Whether there is room now.
+    pub fn make_room(&mut self, max: usize) -> bool {
+        // A bounded look: among the earliest deadlines, waiting-only ones are the common case
+        // when the table is full of them; when it is full of live work, refuse.
+        const LOOK: usize = 64;
+        while self.entries.len() >= max {
+            let victim = self
+                .deadlines
+                .iter()
+                .take(LOOK)
+                .map(|&(_, id)| id)
+                .find(|id| self.entries.get(id).is_some_and(|e| only_absorbs(&e.tx)));
+            match victim {
+                Some(id) => self.remove(id),
+                None => return false,
+            }
+        }
+        true
+    }
+
     /// The earliest deadline of any transaction.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.deadlines.first().map(|&(at, _)| at)
@@ -225,6 +251,17 @@ impl TransactionTable {
         }
         due
     }
+}
+
+/// Whether a transaction has answered (or been answered) and only absorbs retransmissions.
+fn only_absorbs(tx: &Transaction) -> bool {
+    matches!(
+        tx.state(),
+        TransactionState::NonInviteServer(NonInviteServerState::Completed)
+            | TransactionState::InviteServer(InviteServerState::Confirmed)
+            | TransactionState::NonInviteClient(NonInviteClientState::Completed)
+            | TransactionState::InviteClient(InviteClientState::Completed)
+    )
 }
 
 /// Where the responses to a request go: on the request's connection for streams (falling back

@@ -1,4 +1,5 @@
-//! An endpoint keeps at most `max_transactions` transactions. A new request beyond that is
+//! An endpoint keeps at most `max_transactions` transactions. Answered transactions that only
+//! absorb retransmissions make room first (last test); a new request beyond that is
 //! answered `503 Service Unavailable` with `Retry-After` on the spot, without creating state
 //! (RFC 3261 §21.5.4), and the TU is told with `Event::Overloaded` so that the server can count
 //! it; sending a request fails with `TooManyTransactions`. Asserted: the 503 and its header
@@ -124,6 +125,59 @@ fn room_frees_up_as_transactions_end() {
         tcp_from_client(),
         tcp("z9hG4bKb").as_bytes(),
     );
+    assert!(matches!(
+        &events(&mut server)[..],
+        [Event::Request { tx: Some(_), .. }]
+    ));
+}
+
+/// Over UDP an answered request's transaction lives on for Timer J (64·T1) only to absorb
+/// retransmissions; when the table is full of those, the oldest make room for new requests
+/// instead of the new ones getting 503, and a repeat of an evicted request is handled as new.
+#[test]
+fn answered_transactions_make_room_for_new_requests() {
+    let clock = VirtualClock::new();
+    let now = clock.now();
+    let config = EndpointConfig {
+        max_transactions: 2,
+        ..EndpointConfig::default()
+    };
+    let mut server = Endpoint::new(config);
+    let answer = |server: &mut Endpoint, branch: &str| {
+        feed(server, now, udp_from_client(), &register(branch));
+        let [Event::Request {
+            tx: Some(tx),
+            request,
+            ..
+        }] = &events(server)[..]
+        else {
+            panic!("expected the REGISTER with branch {branch}");
+        };
+        server
+            .respond(now, *tx, request.response(200, "OK", Some("t")))
+            .unwrap();
+        transmits(server);
+    };
+    answer(&mut server, "z9hG4bKone");
+    answer(&mut server, "z9hG4bKtwo");
+    assert_eq!(server.transaction_count(), 2);
+
+    // Full of answered transactions: a third request is accepted, not refused.
+    answer(&mut server, "z9hG4bKthree");
+    assert_eq!(server.transaction_count(), 2);
+
+    // The newest answered one still absorbs its retransmission (the 200 is sent again) …
+    feed(
+        &mut server,
+        now,
+        udp_from_client(),
+        &register("z9hG4bKthree"),
+    );
+    assert!(events(&mut server).is_empty());
+    let sent = transmits(&mut server);
+    assert_eq!(start_line(&sent[0].data), "SIP/2.0 200 OK");
+    // … the evicted oldest is a new request again.
+    feed(&mut server, now, udp_from_client(), &register("z9hG4bKone"));
     assert!(matches!(
         &events(&mut server)[..],
         [Event::Request { tx: Some(_), .. }]
