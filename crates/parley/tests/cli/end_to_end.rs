@@ -6,39 +6,13 @@
 //! the text from standard input. `parley register --once` with a wrong password exits 1
 //! saying "wrong password"; Bob's listener, interrupted, unregisters and exits 0.
 
-use crate::{parley, run, user};
+use crate::{lines, parley, run, user, wait_for, WAIT};
 use parley_server::{Server, ServerConfig};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 const DOMAIN: &str = "example.test";
-const WAIT: Duration = Duration::from_secs(15);
-
-/// A child's output lines, read on a thread so that the test can wait with a deadline.
-fn lines(stream: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
-}
-
-fn wait_for(rx: &mpsc::Receiver<String>, what: &str) -> String {
-    loop {
-        let line = rx
-            .recv_timeout(WAIT)
-            .unwrap_or_else(|_| panic!("no line with {what:?}"));
-        if line.contains(what) {
-            return line;
-        }
-    }
-}
 
 fn interrupt(child: &mut Child) -> i32 {
     let pid = child.id().to_string();

@@ -9,8 +9,14 @@ mod end_to_end;
 mod presence_authorize;
 mod user_admin;
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long a test waits for a line of a child's output.
+pub const WAIT: Duration = Duration::from_secs(15);
 
 /// `parley` with `args`, with no PARLEY_* variables from the caller's environment.
 pub fn parley(args: &[&str]) -> Command {
@@ -42,4 +48,29 @@ pub fn user(data: &Path, args: &[&str]) -> (i32, String, String) {
     all.extend_from_slice(args);
     all.extend_from_slice(&["--data", data.to_str().unwrap()]);
     run(&mut parley(&all))
+}
+
+/// A child's output lines, read on a thread so that the test can wait with a deadline.
+pub fn lines(stream: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// The next line of `rx` containing `what`, skipping the others.
+pub fn wait_for(rx: &mpsc::Receiver<String>, what: &str) -> String {
+    loop {
+        let line = rx
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("no line with {what:?}"));
+        if line.contains(what) {
+            return line;
+        }
+    }
 }

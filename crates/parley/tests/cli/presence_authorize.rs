@@ -6,40 +6,12 @@
 //! with "wrong password", and a watcher that is not an address is refused before anything
 //! is sent.
 
-use crate::{parley, run, user};
+use crate::{lines, parley, run, user, wait_for};
 use parley_server::presence::SubscriptionPolicy;
 use parley_server::{Server, ServerConfig};
 use parley_store::presence::WatcherDecision;
 use parley_store::Address;
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::sync::mpsc;
-use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(15);
-
-fn lines(stream: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
-}
-
-fn wait_for(rx: &mpsc::Receiver<String>, what: &str) -> String {
-    loop {
-        let line = rx
-            .recv_timeout(WAIT)
-            .unwrap_or_else(|_| panic!("no line with {what:?}"));
-        if line.contains(what) {
-            return line;
-        }
-    }
-}
 
 #[test]
 fn alice_answers_bob_from_the_command_line() {
