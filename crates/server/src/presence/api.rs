@@ -352,6 +352,20 @@ fn watcher_of(path: &str, me: &Address) -> Result<Address, String> {
     Ok(watcher)
 }
 
+/// The authenticated caller (see [`owner`]) and the watcher the path names.
+async fn owner_and_watcher(
+    api: &ApiState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    user: Option<String>,
+    watcher: &str,
+) -> Result<(Address, Address), Response> {
+    let me = owner(api, method, uri, headers, user.as_deref()).await?;
+    let watcher = watcher_of(watcher, &me).map_err(|why| text(StatusCode::BAD_REQUEST, why))?;
+    Ok((me, watcher))
+}
+
 /// Applies a stored change to the live subscriptions of `watcher`.
 async fn reconsider(api: &ApiState, presentity: Address, watcher: Address) -> Option<Response> {
     let (done, finished) = oneshot::channel();
@@ -399,13 +413,10 @@ async fn store_decision(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let me = match owner(&api, &method, &uri, &headers, user.as_deref()).await {
-        Ok(me) => me,
+    let (me, watcher) = match owner_and_watcher(&api, &method, &uri, &headers, user, &watcher).await
+    {
+        Ok(both) => both,
         Err(r) => return r,
-    };
-    let watcher = match watcher_of(&watcher, &me) {
-        Ok(w) => w,
-        Err(why) => return text(StatusCode::BAD_REQUEST, why),
     };
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
         return text(
@@ -469,13 +480,10 @@ async fn forget_decision(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let me = match owner(&api, &method, &uri, &headers, user.as_deref()).await {
-        Ok(me) => me,
+    let (me, watcher) = match owner_and_watcher(&api, &method, &uri, &headers, user, &watcher).await
+    {
+        Ok(both) => both,
         Err(r) => return r,
-    };
-    let watcher = match watcher_of(&watcher, &me) {
-        Ok(w) => w,
-        Err(why) => return text(StatusCode::BAD_REQUEST, why),
     };
     let (p, w) = (me.clone(), watcher.clone());
     match api.ctx.store(move |s| s.remove_authorization(&p, &w)).await {
