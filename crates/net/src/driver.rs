@@ -28,6 +28,9 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 const INBOUND_QUEUE: usize = 1024;
 /// Commands from asynchronous services waiting for the driver.
 const COMMAND_QUEUE: usize = 1024;
+/// Commands applied in one turn of the loop at most, before the datagrams they produced are
+/// sent and the other inputs get their turn.
+const COMMAND_BATCH: usize = 64;
 /// How long shutdown waits for the connection and listener tasks to finish.
 const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
@@ -286,16 +289,45 @@ impl EndpointDriver {
         drop((inbound_tx, done_tx, stop_rx));
 
         tokio::pin!(shutdown);
+        // One timer, moved when the endpoint's next deadline changes, rather than a new
+        // timer entry registered and removed on every turn of the loop.
+        let timer = tokio::time::sleep_until(tokio::time::Instant::now());
+        tokio::pin!(timer);
+        let mut armed: Option<Instant> = None;
         loop {
             let wake = state.endpoint.poll_timeout();
+            if wake != armed {
+                if let Some(at) = wake {
+                    timer.as_mut().reset(tokio::time::Instant::from_std(at));
+                }
+                armed = wake;
+            }
             tokio::select! {
                 () = &mut shutdown => break,
-                (peer, data) = udp_in.recv() => state.handle_datagram(peer, data),
+                () = udp_in.recv() => {
+                    for (peer, data) in udp_in.take() {
+                        state.handle_datagram(peer, data);
+                        state.drain(&mut tu);
+                    }
+                }
                 Some(input) = inbound_rx.recv() => state.handle_inbound(input, &mut tu),
-                Some(command) = commands.recv() => state.handle_command(command),
-                () = sleep_until(wake) => state.endpoint.handle_timeout(Instant::now()),
+                Some(command) = commands.recv() => {
+                    state.handle_command(command);
+                    // Answers completed together (a store's group commit) leave together.
+                    for _ in 1..COMMAND_BATCH {
+                        let Ok(command) = commands.try_recv() else { break };
+                        state.drain(&mut tu);
+                        state.handle_command(command);
+                    }
+                }
+                () = &mut timer, if armed.is_some() => {
+                    armed = None;
+                    state.endpoint.handle_timeout(Instant::now());
+                }
+                () = state.udp.writable(), if state.udp.has_backlog() => {}
             }
             state.drain(&mut tu);
+            state.udp.flush();
         }
 
         tracing::info!("sip transport shutting down");
@@ -315,13 +347,6 @@ impl EndpointDriver {
         if drained.is_err() {
             tracing::warn!("some connections did not close in time");
         }
-    }
-}
-
-async fn sleep_until(wake: Option<Instant>) {
-    match wake {
-        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
-        None => std::future::pending().await,
     }
 }
 
@@ -431,7 +456,7 @@ impl DriverState {
             Destination::Address {
                 transport: Transport::Udp,
                 addr,
-            } => self.udp.send(addr, &data).map_err(SendFailure::Udp),
+            } => self.udp.send(addr, data).map_err(SendFailure::Udp),
             Destination::Address {
                 transport: transport @ (Transport::Tcp | Transport::Tls),
                 addr,

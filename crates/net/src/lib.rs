@@ -12,6 +12,7 @@
 //! - [`NetConfig`]: connection limits and timeouts. Every resource a peer can make us hold is
 //!   bounded: connections in total and per IP, idle time, message size (`Limits`).
 
+mod batch_io;
 mod connections;
 mod datagram;
 mod driver;
