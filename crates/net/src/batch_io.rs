@@ -42,18 +42,31 @@ mod imp {
         /// The kernel's per-message headers for `recvmmsg`, allocated once per thread rather
         /// than per call. (They hold raw pointers, so they cannot live in the driver's
         /// future, which moves between threads; and they must never be handed to
-        /// `sendmmsg`, which would leave them pointing at its addresses.)
-        static RECEIVE_HEADERS: RefCell<MultiHeaders<SockaddrStorage>> =
+        /// `sendmmsg`, which would leave them pointing at its addresses.) One set per address
+        /// family: the kernel leaves each header's address length at the size of the last
+        /// address it wrote, and nix does not reset it, so headers that had received from an
+        /// IPv4 peer would cut an IPv6 sender's address short.
+        static RECEIVE_HEADERS_V4: RefCell<MultiHeaders<SockaddrStorage>> =
+            RefCell::new(MultiHeaders::preallocate(BATCH, None));
+        static RECEIVE_HEADERS_V6: RefCell<MultiHeaders<SockaddrStorage>> =
             RefCell::new(MultiHeaders::preallocate(BATCH, None));
     }
 
     pub(crate) fn receive(
         socket: &UdpSocket,
+        local: SocketAddr,
         buf: &mut [u8],
         out: &mut Vec<Arrival>,
     ) -> io::Result<()> {
         let fd = socket.as_raw_fd();
-        RECEIVE_HEADERS.with_borrow_mut(|headers| {
+        // A socket receives from peers of its own family only (IPv6 sockets are bound
+        // IPv6-only by the listeners).
+        let headers = if local.is_ipv4() {
+            &RECEIVE_HEADERS_V4
+        } else {
+            &RECEIVE_HEADERS_V6
+        };
+        headers.with_borrow_mut(|headers| {
             let mut slots = buf.chunks_exact_mut(SLOT);
             let mut iovs: [[IoSliceMut<'_>; 1]; BATCH] =
                 std::array::from_fn(|_| [IoSliceMut::new(slots.next().unwrap_or_default())]);
@@ -102,6 +115,7 @@ mod imp {
 
     pub(crate) fn receive(
         socket: &UdpSocket,
+        _local: SocketAddr,
         buf: &mut [u8],
         out: &mut Vec<Arrival>,
     ) -> io::Result<()> {
@@ -122,15 +136,16 @@ mod imp {
     }
 }
 
-/// Receives up to [`BATCH`] datagrams, each into its own [`SLOT`] of `buf` (which holds
-/// `BATCH` slots), appending their lengths and senders to `out`. `WouldBlock` when none is
-/// waiting.
+/// Receives up to [`BATCH`] datagrams on `socket`, bound at `local`, each into its own
+/// [`SLOT`] of `buf` (which holds `BATCH` slots), appending their lengths and senders to
+/// `out`. `WouldBlock` when none is waiting.
 pub(crate) fn receive(
     socket: &UdpSocket,
+    local: SocketAddr,
     buf: &mut [u8],
     out: &mut Vec<Arrival>,
 ) -> io::Result<()> {
-    imp::receive(socket, buf, out)
+    imp::receive(socket, local, buf, out)
 }
 
 /// Sends the first datagrams of `batch` (up to [`BATCH`]) in one call, each to its own

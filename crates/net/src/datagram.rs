@@ -85,7 +85,7 @@ impl UdpReceiver {
             self.arrivals.clear();
             let (buf, arrivals) = (&mut self.buf, &mut self.arrivals);
             match socket.try_io(Interest::READABLE, || {
-                batch_io::receive(socket, buf, arrivals)
+                batch_io::receive(socket, *local, buf, arrivals)
             }) {
                 // Readiness is cleared: the next poll of this socket registers for a wake-up.
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use parley_net::{EndpointCommands, EndpointDriver, ListenerSet, NetConfig, TransactionUser};
-use parley_sip::{EndpointConfig, Event, Transport};
+use parley_sip::{EndpointConfig, Event, HeaderName, Transport};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,7 +13,8 @@ use tokio::sync::oneshot;
 /// Guards against a hang only: a missing answer fails the test instead of blocking it.
 const GIVE_UP: Duration = Duration::from_secs(20);
 
-/// Answers every request with 200.
+/// Answers every request with 200, or with 400 when the sender's address the server saw is
+/// not the one the client wrote after the `@` of its Call-ID.
 struct Answerer;
 
 impl TransactionUser for Answerer {
@@ -21,11 +22,21 @@ impl TransactionUser for Answerer {
         if let Event::Request {
             tx: Some(tx),
             request,
-            ..
+            from,
         } = event
         {
+            let claimed = request
+                .headers
+                .get(&HeaderName::CallId)
+                .and_then(|h| h.value_str())
+                .and_then(|v| v.split_once('@'))
+                .map(|(_, addr)| addr.to_owned());
+            let (code, reason) = match claimed {
+                Some(addr) if addr != from.remote.to_string() => (400, "Seen From Elsewhere"),
+                _ => (200, "OK"),
+            };
             endpoint
-                .respond(tx, request.response(200, "OK", Some("answerer")))
+                .respond(tx, request.response(code, reason, Some("answerer")))
                 .unwrap();
         }
     }
@@ -35,7 +46,13 @@ impl TransactionUser for Answerer {
 /// that stops it.
 async fn serve(count: usize) -> (Vec<SocketAddr>, oneshot::Sender<()>) {
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let listeners = ListenerSet::bind(&vec![any; count], &[]).await.unwrap();
+    serve_on(&vec![any; count]).await
+}
+
+/// Starts a driver on a UDP socket for each of `addrs`.
+async fn serve_on(addrs: &[SocketAddr]) -> (Vec<SocketAddr>, oneshot::Sender<()>) {
+    let count = addrs.len();
+    let listeners = ListenerSet::bind(addrs, &[]).await.unwrap();
     let udp: Vec<SocketAddr> = listeners
         .local_addrs()
         .into_iter()
@@ -54,18 +71,30 @@ async fn serve(count: usize) -> (Vec<SocketAddr>, oneshot::Sender<()>) {
 /// A client socket on 127.0.0.1 whose receive buffer holds every answer of a test: answers
 /// arrive faster than a test reads them, and what overflows the buffer is lost.
 fn client_socket() -> UdpSocket {
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
+    client_socket_on("127.0.0.1:0".parse().unwrap())
+}
+
+fn client_socket_on(addr: SocketAddr) -> UdpSocket {
+    let domain = socket2::Domain::for_address(addr);
+    let socket = socket2::Socket::new(domain, socket2::Type::DGRAM, None).unwrap();
     socket.set_recv_buffer_size(4 << 20).unwrap();
     socket.set_nonblocking(true).unwrap();
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    socket.bind(&any.into()).unwrap();
+    socket.bind(&addr.into()).unwrap();
     UdpSocket::from_std(socket.into()).unwrap()
 }
 
 fn options(client: SocketAddr, server: SocketAddr, call_id: &str) -> Vec<u8> {
+    let branch: String = call_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    let client = match client {
+        SocketAddr::V6(v6) => format!("[{}]:{}", v6.ip(), v6.port()),
+        SocketAddr::V4(v4) => v4.to_string(),
+    };
     format!(
         "OPTIONS sip:{server} SIP/2.0\r\n\
-         Via: SIP/2.0/UDP {client};branch=z9hG4bK-{call_id};rport\r\n\
+         Via: SIP/2.0/UDP {client};branch=z9hG4bK-{branch};rport\r\n\
          Max-Forwards: 70\r\n\
          From: <sip:tester@example.test>;tag=t1\r\n\
          To: <sip:{server}>\r\n\
@@ -158,6 +187,37 @@ async fn each_answer_leaves_from_the_socket_its_request_reached_to_its_sender() 
     for (i, client) in clients.iter().enumerate() {
         // Only this client's own requests come back to it, all from the socket it used.
         assert_eq!(answers(client, servers[i % 2], per_client).await, sent[i]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv4_and_ipv6_senders_on_one_server_each_get_their_answers() {
+    let v4: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let v6: SocketAddr = "[::1]:0".parse().unwrap();
+    let (servers, _stop) = serve_on(&[v4, v6]).await;
+    let clients = [client_socket_on(v4), client_socket_on(v6)];
+    // Rounds of requests from both families, so that the server reads batches of each in
+    // turn: a sender's address must come out whole whatever was read before it (the
+    // Answerer checks it against the Call-ID; a reply to a mangled IPv6 loopback address
+    // might still arrive, since Linux delivers datagrams sent to `::` locally).
+    let per_client = 60;
+    let mut sent = vec![BTreeSet::new(); clients.len()];
+    for round in 0..3 {
+        for (i, client) in clients.iter().enumerate() {
+            let me = client.local_addr().unwrap();
+            for n in 0..per_client / 3 {
+                let call_id = format!("family{i}-{round}-{n}@{me}");
+                client
+                    .send_to(&options(me, servers[i], &call_id), servers[i])
+                    .await
+                    .unwrap();
+                sent[i].insert(call_id);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    for (i, client) in clients.iter().enumerate() {
+        assert_eq!(answers(client, servers[i], per_client).await, sent[i]);
     }
 }
 
