@@ -159,34 +159,37 @@ impl RegistrationStore for SqliteStore {
     }
 
     /// Everything on the writer thread, on its connection: the caller waits for nothing, and
-    /// the read sees every committed write.
+    /// the read sees every committed write. The write comes last, so that nothing can fail
+    /// after it (a failed job must leave nothing behind, see `writer.rs`).
     fn register(&self, aor: &Address, now: Timestamp, plan: BindingPlan, done: RegisterDone) {
         let aor = aor.clone();
         let op = move |c: &Connection| {
             let existing = ops::live_bindings(c, &aor, now)?;
             let changes = plan(&existing);
-            let (bindings, previous, changed) = match changes.is_empty() {
-                true => (existing, Vec::new(), false),
-                false => {
-                    for change in &changes {
-                        if let BindingChange::Upsert(b) = change {
-                            crate::check_upsert(&aor, b)?;
-                        }
-                    }
-                    ops::apply_binding_changes(c, &aor, &changes)?;
-                    let previous = existing.clone();
-                    (
-                        crate::apply_in_memory(existing, changes, now),
-                        previous,
-                        true,
-                    )
+            if changes.is_empty() {
+                let messages_waiting = !existing.is_empty() && ops::count_pending(c, &aor)? > 0;
+                return Ok(Registered {
+                    bindings: existing,
+                    previous: Vec::new(),
+                    changed: false,
+                    messages_waiting,
+                });
+            }
+            for change in &changes {
+                if let BindingChange::Upsert(b) = change {
+                    crate::check_upsert(&aor, b)?;
                 }
-            };
-            let messages_waiting = !bindings.is_empty() && ops::count_pending(c, &aor)? > 0;
+            }
+            // The mailbox is not touched by the bindings' write: read before it.
+            let pending = ops::count_pending(c, &aor)?;
+            ops::apply_binding_changes(c, &aor, &changes)?;
+            let previous = existing.clone();
+            let bindings = crate::apply_in_memory(existing, changes, now);
+            let messages_waiting = !bindings.is_empty() && pending > 0;
             Ok(Registered {
                 bindings,
                 previous,
-                changed,
+                changed: true,
                 messages_waiting,
             })
         };
