@@ -120,9 +120,10 @@ impl State {
         let limit = self.settings().max_subscriptions;
         let persistent = w.sub.state() != parley_sip::subscription::State::Terminated;
         if persistent {
-            let stored = ctx
-                .store(move |s| s.insert_subscription(&record, limit, now))
-                .await;
+            let stored = super::durable(&ctx, move |s, done| {
+                s.submit_insert_subscription(record, limit, now, done)
+            })
+            .await;
             if let Err(e) = stored {
                 let r = match e {
                     parley_store::StoreError::SubscriptionLimit { .. } => {
@@ -200,9 +201,10 @@ impl State {
                     source: record.source,
                 };
                 let id = record.id;
-                let stored = ctx
-                    .store(move |s| s.update_subscription(&id, &update).map(|_| ()))
-                    .await;
+                let stored = super::durable(&ctx, move |s, done| {
+                    s.submit_update_subscription(id, update, done)
+                })
+                .await;
                 if let Err(e) = stored {
                     answer = store_failure(&ctx, request, &e);
                 }

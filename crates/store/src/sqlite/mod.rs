@@ -23,8 +23,8 @@ pub use writer::MAX_BATCH;
 use crate::address::Address;
 use crate::error::StoreError;
 use crate::model::{
-    Binding, BindingChange, BindingPlan, Ha1Set, MessageId, NewOfflineMessage, OfflineMessage,
-    RegisterDone, Registered, Timestamp, User,
+    Binding, BindingChange, BindingPlan, Done, Ha1Set, MessageId, NewOfflineMessage,
+    OfflineMessage, RegisterDone, Registered, Timestamp, User,
 };
 use crate::presence::{
     DialogId, NewPublication, Publication, PublicationUpdate, Subscription, SubscriptionUpdate,
@@ -306,6 +306,35 @@ impl PublicationStore for SqliteStore {
         self.writer
             .write(move |c| pops::purge_expired_publications(c, now))
     }
+
+    fn submit_insert_publication(&self, p: NewPublication, done: Done<Publication>) {
+        if let Err(e) = p.validate() {
+            return done(Err(e));
+        }
+        self.writer
+            .submit(move |c| pops::insert_publication(c, &p), done);
+    }
+
+    fn submit_update_publication(
+        &self,
+        etag: String,
+        update: PublicationUpdate,
+        now: Timestamp,
+        done: Done<Publication>,
+    ) {
+        if let Err(e) = update.validate() {
+            return done(Err(e));
+        }
+        self.writer.submit(
+            move |c| pops::update_publication(c, &etag, &update, now),
+            done,
+        );
+    }
+
+    fn submit_remove_publication(&self, etag: String, done: Done<Option<Publication>>) {
+        self.writer
+            .submit(move |c| pops::remove_publication(c, &etag), done);
+    }
 }
 
 impl SubscriptionStore for SqliteStore {
@@ -398,6 +427,38 @@ impl SubscriptionStore for SqliteStore {
     fn purge_expired_subscriptions(&self, now: Timestamp) -> Result<Vec<Subscription>, StoreError> {
         self.writer
             .write(move |c| pops::purge_expired_subscriptions(c, now))
+    }
+
+    fn submit_insert_subscription(
+        &self,
+        s: Subscription,
+        limit: usize,
+        now: Timestamp,
+        done: Done<()>,
+    ) {
+        if let Err(e) = s.validate() {
+            return done(Err(e));
+        }
+        self.writer
+            .submit(move |c| pops::insert_subscription(c, &s, limit, now), done);
+    }
+
+    fn submit_update_subscription(
+        &self,
+        id: String,
+        update: SubscriptionUpdate,
+        done: Done<Subscription>,
+    ) {
+        if let Err(e) = update.validate() {
+            return done(Err(e));
+        }
+        self.writer
+            .submit(move |c| pops::update_subscription(c, &id, &update), done);
+    }
+
+    fn submit_remove_subscription(&self, id: String, done: Done<Option<Subscription>>) {
+        self.writer
+            .submit(move |c| pops::remove_subscription(c, &id), done);
     }
 }
 
