@@ -519,7 +519,7 @@ pub(crate) fn subscriptions_to(
     now: Timestamp,
 ) -> Result<Vec<Subscription>, StoreError> {
     let sql = format!(
-        "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions INDEXED BY subscriptions_by_resource \
+        "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions \
          WHERE resource = ?1 AND event = ?2 AND expires_at > ?3 ORDER BY created_at, id"
     );
     let p = params![resource.as_str(), event, ts(now)];
