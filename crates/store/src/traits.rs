@@ -320,10 +320,11 @@ pub trait SubscriptionStore {
         done(self.update_subscription(&id, &update));
     }
 
-    /// [`SubscriptionStore::remove_subscription`] without blocking, as
-    /// [`SubscriptionStore::submit_insert_subscription`].
-    fn submit_remove_subscription(&self, id: String, done: Done<Option<Subscription>>) {
-        done(self.remove_subscription(&id));
+    /// Removes a subscription without blocking, as
+    /// [`SubscriptionStore::submit_insert_subscription`]; `done` learns whether there was one
+    /// (not the subscription: reading it back costs more than the removal).
+    fn submit_remove_subscription(&self, id: String, done: Done<bool>) {
+        done(self.remove_subscription(&id).map(|s| s.is_some()));
     }
 }
 

@@ -456,9 +456,9 @@ impl SubscriptionStore for SqliteStore {
             .submit(move |c| pops::update_subscription(c, &id, &update), done);
     }
 
-    fn submit_remove_subscription(&self, id: String, done: Done<Option<Subscription>>) {
+    fn submit_remove_subscription(&self, id: String, done: Done<bool>) {
         self.writer
-            .submit(move |c| pops::remove_subscription(c, &id), done);
+            .submit(move |c| pops::delete_subscription(c, &id), done);
     }
 }
 

@@ -408,6 +408,11 @@ pub(crate) fn insert_subscription(
                 .and_then(unique_violated)
             {
                 Some("subscriptions.id") => Err(StoreError::SubscriptionExists(s.id.clone())),
+                // SQLite may check the dialog's index first: a taken id is reported first,
+                // whichever index found the duplicate.
+                Some(_) if subscription(conn, &s.id)?.is_some() => {
+                    Err(StoreError::SubscriptionExists(s.id.clone()))
+                }
                 Some(_) => Err(StoreError::DialogExists(s.dialog.id.clone())),
                 None => Err(StoreError::Backend(e)),
             }
@@ -510,6 +515,11 @@ pub(crate) fn remove_subscription(
          local_uri, remote_uri, remote_target, local_contact, route_set, secure, state, reason, \
          expires_at, transport, source, connection_id, winfo_version, created_at";
     Ok(collect(conn, SQL, [id], subscription_from)?.pop())
+}
+
+/// Whether there was a subscription `id` to delete.
+pub(crate) fn delete_subscription(conn: &Connection, id: &str) -> Result<bool, StoreError> {
+    Ok(execute(conn, "DELETE FROM subscriptions WHERE id = ?1", [id])? > 0)
 }
 
 pub(crate) fn subscriptions_to(
