@@ -152,7 +152,9 @@ impl State {
             None => None,
             Some(bytes) => {
                 let pidf = matches!(request.content_type(), Ok(Some(m))
-                    if format!("{}/{}", m.kind, m.subtype).eq_ignore_ascii_case(PIDF));
+                if PIDF.split_once('/').is_some_and(|(kind, subtype)| {
+                    m.kind.eq_ignore_ascii_case(kind) && m.subtype.eq_ignore_ascii_case(subtype)
+                }));
                 if !pidf {
                     let mut r = ctx.response(request, 415, "Unsupported Media Type");
                     r.headers.push(HeaderName::Accept, PIDF);
