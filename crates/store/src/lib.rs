@@ -41,8 +41,8 @@ pub use address::{Address, AddressError};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use model::{
-    Binding, BindingChange, BindingPlan, Ha1Set, MessageId, NewOfflineMessage, OfflineMessage,
-    RegisterDone, Registered, Source, Timestamp, User,
+    Binding, BindingChange, BindingPlan, Done, Ha1Set, MessageId, NewOfflineMessage,
+    OfflineMessage, RegisterDone, Registered, Source, Timestamp, User,
 };
 pub use presence::{
     DialogId, NewPublication, Publication, PublicationBody, PublicationUpdate, Subscription,

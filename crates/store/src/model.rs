@@ -194,6 +194,10 @@ pub type BindingPlan = Box<dyn FnOnce(&[Binding]) -> Vec<BindingChange> + Send>;
 /// Told how a [`crate::RegistrationStore::register`] went, once it is durable.
 pub type RegisterDone = Box<dyn FnOnce(Result<Registered, StoreError>) + Send>;
 
+/// Told the outcome of a write submitted without waiting (`submit_*` methods), once it is
+/// durable or has failed.
+pub type Done<T> = Box<dyn FnOnce(Result<T, StoreError>) + Send>;
+
 /// The outcome of a [`crate::RegistrationStore::register`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registered {

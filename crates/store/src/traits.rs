@@ -9,8 +9,8 @@
 use crate::address::Address;
 use crate::error::StoreError;
 use crate::model::{
-    Binding, BindingChange, BindingPlan, Ha1Set, MessageId, NewOfflineMessage, OfflineMessage,
-    RegisterDone, Registered, Timestamp, User,
+    Binding, BindingChange, BindingPlan, Done, Ha1Set, MessageId, NewOfflineMessage,
+    OfflineMessage, RegisterDone, Registered, Timestamp, User,
 };
 use crate::presence::{
     DialogId, NewPublication, Publication, PublicationUpdate, Subscription, SubscriptionUpdate,
@@ -191,6 +191,31 @@ pub trait PublicationStore {
 
     /// Removes the publications no longer live at `now` and returns them, by sequence.
     fn purge_expired_publications(&self, now: Timestamp) -> Result<Vec<Publication>, StoreError>;
+
+    /// [`PublicationStore::insert_publication`] without blocking its caller: `done` is told
+    /// the outcome once it is durable, maybe later and on another thread (SQLite tells it from
+    /// its writer thread, after the group commit). The default runs on the caller's thread.
+    fn submit_insert_publication(&self, publication: NewPublication, done: Done<Publication>) {
+        done(self.insert_publication(&publication));
+    }
+
+    /// [`PublicationStore::update_publication`] without blocking, as
+    /// [`PublicationStore::submit_insert_publication`].
+    fn submit_update_publication(
+        &self,
+        etag: String,
+        update: PublicationUpdate,
+        now: Timestamp,
+        done: Done<Publication>,
+    ) {
+        done(self.update_publication(&etag, &update, now));
+    }
+
+    /// [`PublicationStore::remove_publication`] without blocking, as
+    /// [`PublicationStore::submit_insert_publication`].
+    fn submit_remove_publication(&self, etag: String, done: Done<Option<Publication>>) {
+        done(self.remove_publication(&etag));
+    }
 }
 
 /// Subscriptions on the notifier side (RFC 6665) with their dialog state. A subscription is
@@ -270,6 +295,37 @@ pub trait SubscriptionStore {
     /// Removes the subscriptions no longer live at `now` and returns them, ordered by
     /// creation time then id.
     fn purge_expired_subscriptions(&self, now: Timestamp) -> Result<Vec<Subscription>, StoreError>;
+
+    /// [`SubscriptionStore::insert_subscription`] without blocking its caller: `done` is told
+    /// the outcome once it is durable, maybe later and on another thread (SQLite tells it from
+    /// its writer thread, after the group commit). The default runs on the caller's thread.
+    fn submit_insert_subscription(
+        &self,
+        subscription: Subscription,
+        limit: usize,
+        now: Timestamp,
+        done: Done<()>,
+    ) {
+        done(self.insert_subscription(&subscription, limit, now));
+    }
+
+    /// [`SubscriptionStore::update_subscription`] without blocking, as
+    /// [`SubscriptionStore::submit_insert_subscription`].
+    fn submit_update_subscription(
+        &self,
+        id: String,
+        update: SubscriptionUpdate,
+        done: Done<Subscription>,
+    ) {
+        done(self.update_subscription(&id, &update));
+    }
+
+    /// Removes a subscription without blocking, as
+    /// [`SubscriptionStore::submit_insert_subscription`]; `done` learns whether there was one
+    /// (not the subscription: reading it back costs more than the removal).
+    fn submit_remove_subscription(&self, id: String, done: Done<bool>) {
+        done(self.remove_subscription(&id).map(|s| s.is_some()));
+    }
 }
 
 /// The decisions presentities took about individual watchers (the `confirm` policy): one per

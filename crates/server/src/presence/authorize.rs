@@ -84,6 +84,7 @@ impl State {
     /// forgotten leaves live subscriptions as they are unless the server default now
     /// allows or blocks them.
     pub(super) async fn reconsider(&mut self, presentity: &Address, watcher: &Address) {
+        self.decisions_epoch += 1;
         // The decision just stored is read, with the presentity's others.
         self.authorizations.remove(presentity);
         let decided = self.decide(watcher, presentity).await;

@@ -14,17 +14,28 @@ use parley_sip::{HeaderName, Message, Peer, TransactionId};
 use parley_store::presence::SubscriptionUpdate;
 use parley_store::Address;
 
+/// An initial SUBSCRIBE accepted, its subscription being stored.
+pub(super) struct Accepted {
+    tx: TransactionId,
+    /// The `200` to send once stored.
+    ok: Message,
+    watch: Watch,
+    /// [`State::decisions_epoch`] when the SUBSCRIBE was decided.
+    decisions: u64,
+}
+
 impl State {
     /// An initial SUBSCRIBE: policy, acceptance, persistence, then `200` and the first NOTIFY.
     pub(super) async fn subscribe(
         &mut self,
         tx: TransactionId,
-        request: &Message,
+        message: Message,
         peer: &Peer,
         resource: Address,
         watcher: Address,
         package: Package,
     ) {
+        let request = &message;
         let ctx = self.ctx.clone();
         if !accepts(request, package.body_type()) {
             let mut r = ctx.response(request, 406, "Not Acceptable");
@@ -97,7 +108,7 @@ impl State {
             .and_then(|f| f.display.map(|d| d.trim().trim_matches('"').to_owned()))
             .filter(|d| !d.is_empty() && !d.chars().any(char::is_control));
         let w = Watch {
-            id: format!("{:016x}", rand::random::<u64>()),
+            id: super::ordered_id(),
             sub,
             watcher,
             resource: resource.clone(),
@@ -116,29 +127,73 @@ impl State {
             .dialog()
             .local_seq
             .saturating_add(super::watch::CSEQ_BLOCK);
-        let record = w.to_store();
-        let limit = self.settings().max_subscriptions;
-        let persistent = w.sub.state() != parley_sip::subscription::State::Terminated;
-        if persistent {
-            let stored = ctx
-                .store(move |s| s.insert_subscription(&record, limit, now))
-                .await;
-            if let Err(e) = stored {
-                let r = match e {
-                    parley_store::StoreError::SubscriptionLimit { .. } => {
-                        ctx.response(request, 403, "Forbidden (too many subscriptions)")
-                    }
-                    e => store_failure(&ctx, request, &e),
-                };
-                return ctx.respond(tx, r).await;
-            }
-        }
         with_server_headers(&ctx, &mut ok);
+        let accepted = Accepted {
+            tx,
+            ok,
+            watch: w,
+            decisions: self.decisions_epoch,
+        };
+        if accepted.watch.sub.state() == parley_sip::subscription::State::Terminated {
+            return self.subscribed(accepted, Ok(())).await;
+        }
+        // Handed to the store without waiting: the shard takes its next job meanwhile, so
+        // that the SUBSCRIBEs of all presentities share the store's group commits; the `200`
+        // and the first NOTIFY follow the commit (`subscribed`).
+        let record = accepted.watch.to_store();
+        let limit = self.settings().max_subscriptions;
+        let n = self.next_pending;
+        self.next_pending += 1;
+        self.pending.insert(n, (accepted, message));
+        let commits = self.commits.clone();
+        ctx.store.submit_insert_subscription(
+            record,
+            limit,
+            now,
+            Box::new(move |stored| {
+                let _ = commits.send(super::Commit::Subscribed(n, stored));
+            }),
+        );
+    }
+
+    /// The store's answer to the subscription `n` waiting for it.
+    pub(super) async fn subscription_stored(
+        &mut self,
+        n: u64,
+        stored: Result<(), parley_store::StoreError>,
+    ) {
+        let Some((accepted, request)) = self.pending.remove(&n) else {
+            return;
+        };
+        let stored = stored.map_err(|e| match e {
+            parley_store::StoreError::SubscriptionLimit { .. } => {
+                self.ctx
+                    .response(&request, 403, "Forbidden (too many subscriptions)")
+            }
+            e => store_failure(&self.ctx, &request, &e),
+        });
+        self.subscribed(accepted, stored).await;
+    }
+
+    /// An accepted SUBSCRIBE, its subscription stored (or not: the answer to send instead):
+    /// `200`, then the subscription joins the others and its first NOTIFY goes out.
+    async fn subscribed(&mut self, accepted: Accepted, stored: Result<(), Message>) {
+        let ctx = self.ctx.clone();
+        let Accepted {
+            tx,
+            ok,
+            watch: w,
+            decisions,
+        } = accepted;
+        if let Err(refusal) = stored {
+            return ctx.respond(tx, refusal).await;
+        }
         ctx.respond(tx, ok).await;
+        let resource = w.resource.clone();
+        let watcher = w.watcher.clone();
         let presence = w.is_presence();
         if presence {
             // RFC 3857 §4.7.1: a new subscription replaces the watcher's wait.
-            let watcher = w.watcher.clone();
             self.end_waiting(&resource, &watcher, WatcherEvent::Giveup);
         }
         // The bindings of a presentity already watched are tracked already.
@@ -149,6 +204,10 @@ impl State {
         }
         if first_watcher {
             self.track_bindings(&resource).await;
+        }
+        // A decision taken while the subscription was being stored applies to it too.
+        if presence && decisions != self.decisions_epoch {
+            self.reconsider(&resource, &watcher).await;
         }
     }
 
@@ -200,9 +259,10 @@ impl State {
                     source: record.source,
                 };
                 let id = record.id;
-                let stored = ctx
-                    .store(move |s| s.update_subscription(&id, &update).map(|_| ()))
-                    .await;
+                let stored = super::durable(&ctx, move |s, done| {
+                    s.submit_update_subscription(id, update, done)
+                })
+                .await;
                 if let Err(e) = stored {
                     answer = store_failure(&ctx, request, &e);
                 }

@@ -23,8 +23,8 @@ pub use writer::MAX_BATCH;
 use crate::address::Address;
 use crate::error::StoreError;
 use crate::model::{
-    Binding, BindingChange, BindingPlan, Ha1Set, MessageId, NewOfflineMessage, OfflineMessage,
-    RegisterDone, Registered, Timestamp, User,
+    Binding, BindingChange, BindingPlan, Done, Ha1Set, MessageId, NewOfflineMessage,
+    OfflineMessage, RegisterDone, Registered, Timestamp, User,
 };
 use crate::presence::{
     DialogId, NewPublication, Publication, PublicationUpdate, Subscription, SubscriptionUpdate,
@@ -159,34 +159,37 @@ impl RegistrationStore for SqliteStore {
     }
 
     /// Everything on the writer thread, on its connection: the caller waits for nothing, and
-    /// the read sees every committed write.
+    /// the read sees every committed write. The write comes last, so that nothing can fail
+    /// after it (a failed job must leave nothing behind, see `writer.rs`).
     fn register(&self, aor: &Address, now: Timestamp, plan: BindingPlan, done: RegisterDone) {
         let aor = aor.clone();
         let op = move |c: &Connection| {
             let existing = ops::live_bindings(c, &aor, now)?;
             let changes = plan(&existing);
-            let (bindings, previous, changed) = match changes.is_empty() {
-                true => (existing, Vec::new(), false),
-                false => {
-                    for change in &changes {
-                        if let BindingChange::Upsert(b) = change {
-                            crate::check_upsert(&aor, b)?;
-                        }
-                    }
-                    ops::apply_binding_changes(c, &aor, &changes)?;
-                    let previous = existing.clone();
-                    (
-                        crate::apply_in_memory(existing, changes, now),
-                        previous,
-                        true,
-                    )
+            if changes.is_empty() {
+                let messages_waiting = !existing.is_empty() && ops::count_pending(c, &aor)? > 0;
+                return Ok(Registered {
+                    bindings: existing,
+                    previous: Vec::new(),
+                    changed: false,
+                    messages_waiting,
+                });
+            }
+            for change in &changes {
+                if let BindingChange::Upsert(b) = change {
+                    crate::check_upsert(&aor, b)?;
                 }
-            };
-            let messages_waiting = !bindings.is_empty() && ops::count_pending(c, &aor)? > 0;
+            }
+            // The mailbox is not touched by the bindings' write: read before it.
+            let pending = ops::count_pending(c, &aor)?;
+            ops::apply_binding_changes(c, &aor, &changes)?;
+            let previous = existing.clone();
+            let bindings = crate::apply_in_memory(existing, changes, now);
+            let messages_waiting = !bindings.is_empty() && pending > 0;
             Ok(Registered {
                 bindings,
                 previous,
-                changed,
+                changed: true,
                 messages_waiting,
             })
         };
@@ -303,6 +306,35 @@ impl PublicationStore for SqliteStore {
         self.writer
             .write(move |c| pops::purge_expired_publications(c, now))
     }
+
+    fn submit_insert_publication(&self, p: NewPublication, done: Done<Publication>) {
+        if let Err(e) = p.validate() {
+            return done(Err(e));
+        }
+        self.writer
+            .submit(move |c| pops::insert_publication(c, &p), done);
+    }
+
+    fn submit_update_publication(
+        &self,
+        etag: String,
+        update: PublicationUpdate,
+        now: Timestamp,
+        done: Done<Publication>,
+    ) {
+        if let Err(e) = update.validate() {
+            return done(Err(e));
+        }
+        self.writer.submit(
+            move |c| pops::update_publication(c, &etag, &update, now),
+            done,
+        );
+    }
+
+    fn submit_remove_publication(&self, etag: String, done: Done<Option<Publication>>) {
+        self.writer
+            .submit(move |c| pops::remove_publication(c, &etag), done);
+    }
 }
 
 impl SubscriptionStore for SqliteStore {
@@ -395,6 +427,38 @@ impl SubscriptionStore for SqliteStore {
     fn purge_expired_subscriptions(&self, now: Timestamp) -> Result<Vec<Subscription>, StoreError> {
         self.writer
             .write(move |c| pops::purge_expired_subscriptions(c, now))
+    }
+
+    fn submit_insert_subscription(
+        &self,
+        s: Subscription,
+        limit: usize,
+        now: Timestamp,
+        done: Done<()>,
+    ) {
+        if let Err(e) = s.validate() {
+            return done(Err(e));
+        }
+        self.writer
+            .submit(move |c| pops::insert_subscription(c, &s, limit, now), done);
+    }
+
+    fn submit_update_subscription(
+        &self,
+        id: String,
+        update: SubscriptionUpdate,
+        done: Done<Subscription>,
+    ) {
+        if let Err(e) = update.validate() {
+            return done(Err(e));
+        }
+        self.writer
+            .submit(move |c| pops::update_subscription(c, &id, &update), done);
+    }
+
+    fn submit_remove_subscription(&self, id: String, done: Done<bool>) {
+        self.writer
+            .submit(move |c| pops::delete_subscription(c, &id), done);
     }
 }
 

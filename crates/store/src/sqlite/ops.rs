@@ -113,6 +113,10 @@ pub(crate) fn set_ha1(conn: &Connection, address: &Address, h: &Ha1Set) -> Resul
 }
 
 pub(crate) fn remove_user(conn: &Connection, address: &Address) -> Result<(), StoreError> {
+    super::writer::atomic(conn, |conn| remove_user_rows(conn, address))
+}
+
+fn remove_user_rows(conn: &Connection, address: &Address) -> Result<(), StoreError> {
     let a = address.as_str();
     if execute(conn, "DELETE FROM users WHERE address = ?1", [a])? == 0 {
         return Err(StoreError::UserNotFound(address.clone()));
@@ -228,24 +232,34 @@ pub(crate) fn update_bindings(
     live_bindings(conn, aor, now)
 }
 
-/// Writes `changes` to the bindings of `aor`, in order.
+/// Writes `changes` to the bindings of `aor`, in order, all or none.
 pub(crate) fn apply_binding_changes(
     conn: &Connection,
     aor: &Address,
     changes: &[BindingChange],
 ) -> Result<(), StoreError> {
-    for change in changes {
-        match change {
-            BindingChange::Upsert(b) => upsert_binding(conn, b)?,
-            BindingChange::Remove { contact } => {
-                remove_binding(conn, aor, contact)?;
-            }
-            BindingChange::RemoveAll => {
-                remove_all_bindings(conn, aor)?;
-            }
-        }
+    match changes {
+        [] => Ok(()),
+        // One statement: atomic without a savepoint.
+        [one] => apply_binding_change(conn, aor, one),
+        _ => super::writer::atomic(conn, |conn| {
+            changes
+                .iter()
+                .try_for_each(|c| apply_binding_change(conn, aor, c))
+        }),
     }
-    Ok(())
+}
+
+fn apply_binding_change(
+    conn: &Connection,
+    aor: &Address,
+    change: &BindingChange,
+) -> Result<(), StoreError> {
+    match change {
+        BindingChange::Upsert(b) => upsert_binding(conn, b),
+        BindingChange::Remove { contact } => remove_binding(conn, aor, contact).map(drop),
+        BindingChange::RemoveAll => remove_all_bindings(conn, aor).map(drop),
+    }
 }
 
 pub(crate) fn remove_binding(

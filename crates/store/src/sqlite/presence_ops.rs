@@ -23,6 +23,18 @@ fn u32_from(v: i64, what: &'static str) -> Result<u32, StoreError> {
     u32::try_from(v).map_err(|_| corrupt(what))
 }
 
+/// The UNIQUE constraint a failed write broke, as SQLite names it (`table.column, …`).
+fn unique_violated(e: &rusqlite::Error) -> Option<&str> {
+    match e {
+        rusqlite::Error::SqliteFailure(f, Some(message))
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+        {
+            message.strip_prefix("UNIQUE constraint failed: ")
+        }
+        _ => None,
+    }
+}
+
 fn count(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize, StoreError> {
     let n: i64 = conn
         .prepare_cached(sql)
@@ -58,15 +70,14 @@ pub(crate) fn publication(
     Ok(collect(conn, &sql, [etag], publication_from)?.pop())
 }
 
+/// One INSERT: the entity tag's UNIQUE constraint finds a duplicate, and the stored row is
+/// the one given with the sequence SQLite chose.
 pub(crate) fn insert_publication(
     conn: &Connection,
     p: &NewPublication,
 ) -> Result<Publication, StoreError> {
-    if publication(conn, &p.etag)?.is_some() {
-        return Err(StoreError::PublicationExists(p.etag.clone()));
-    }
     // `seq` is the rowid: SQLite gives one more than the largest stored.
-    execute(
+    let inserted = execute(
         conn,
         "INSERT INTO publications (etag, presentity, event, content_type, body, expires_at, \
          modified_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -79,56 +90,93 @@ pub(crate) fn insert_publication(
             ts(p.expires_at),
             ts(p.modified_at),
         ],
-    )?;
-    publication(conn, &p.etag)?.ok_or(corrupt("publication"))
+    );
+    match inserted {
+        Ok(_) => Ok(Publication {
+            presentity: p.presentity.clone(),
+            etag: p.etag.clone(),
+            event: p.event.clone(),
+            content_type: p.content_type.clone(),
+            body: p.body.clone(),
+            expires_at: p.expires_at,
+            modified_at: p.modified_at,
+            sequence: u64_from_sql(conn.last_insert_rowid()),
+        }),
+        Err(StoreError::Backend(e))
+            if e.downcast_ref::<rusqlite::Error>()
+                .and_then(unique_violated)
+                .is_some() =>
+        {
+            Err(StoreError::PublicationExists(p.etag.clone()))
+        }
+        Err(e) => Err(e),
+    }
 }
 
+/// One UPDATE of the live row, returning it; only when none was updated is the row read to
+/// tell a missing publication from an expired one.
 pub(crate) fn update_publication(
     conn: &Connection,
     etag: &str,
     u: &PublicationUpdate,
     now: Timestamp,
 ) -> Result<Publication, StoreError> {
-    match publication(conn, etag)? {
-        None => return Err(StoreError::PublicationNotFound(etag.to_owned())),
-        Some(p) if !p.is_live(now) => return Err(StoreError::PublicationExpired(etag.to_owned())),
-        Some(_) => {}
-    }
-    if u.new_etag != etag && publication(conn, &u.new_etag)?.is_some() {
-        return Err(StoreError::PublicationExists(u.new_etag.clone()));
-    }
-    match &u.body {
-        None => execute(
+    const REFRESH: &str = "UPDATE publications SET etag = ?2, expires_at = ?3 \
+         WHERE etag = ?1 AND expires_at > ?4 RETURNING seq, etag, presentity, event, \
+         content_type, body, expires_at, modified_at";
+    const MODIFY: &str = "UPDATE publications SET etag = ?2, expires_at = ?3, \
+         content_type = ?5, body = ?6, modified_at = ?4, \
+         seq = (SELECT MAX(seq) + 1 FROM publications) WHERE etag = ?1 AND expires_at > ?4 \
+         RETURNING seq, etag, presentity, event, content_type, body, expires_at, modified_at";
+    let updated = match &u.body {
+        None => collect(
             conn,
-            "UPDATE publications SET etag = ?2, expires_at = ?3 WHERE etag = ?1",
-            params![etag, u.new_etag, ts(u.expires_at)],
-        )?,
-        Some(b) => execute(
+            REFRESH,
+            params![etag, u.new_etag, ts(u.expires_at), ts(now)],
+            publication_from,
+        ),
+        Some(b) => collect(
             conn,
-            "UPDATE publications SET etag = ?2, expires_at = ?3, content_type = ?4, body = ?5, \
-             modified_at = ?6, seq = (SELECT MAX(seq) + 1 FROM publications) WHERE etag = ?1",
+            MODIFY,
             params![
                 etag,
                 u.new_etag,
                 ts(u.expires_at),
+                ts(now),
                 b.content_type,
-                b.body,
-                ts(now)
+                b.body
             ],
-        )?,
+            publication_from,
+        ),
     };
-    publication(conn, &u.new_etag)?.ok_or(corrupt("publication"))
+    match updated {
+        Ok(mut rows) => match rows.pop() {
+            Some(p) => Ok(p),
+            None => match publication(conn, etag)? {
+                None => Err(StoreError::PublicationNotFound(etag.to_owned())),
+                Some(_) => Err(StoreError::PublicationExpired(etag.to_owned())),
+            },
+        },
+        Err(StoreError::Backend(e))
+            if e.downcast_ref::<rusqlite::Error>()
+                .and_then(unique_violated)
+                .is_some() =>
+        {
+            Err(StoreError::PublicationExists(u.new_etag.clone()))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 pub(crate) fn remove_publication(
     conn: &Connection,
     etag: &str,
 ) -> Result<Option<Publication>, StoreError> {
-    let removed = publication(conn, etag)?;
-    if removed.is_some() {
-        execute(conn, "DELETE FROM publications WHERE etag = ?1", [etag])?;
-    }
-    Ok(removed)
+    // PUBLICATION_COLUMNS spelled out: formatting the statement would cost more than
+    // finding it in the statement cache.
+    const SQL: &str = "DELETE FROM publications WHERE etag = ?1 RETURNING seq, etag, \
+         presentity, event, content_type, body, expires_at, modified_at";
+    Ok(collect(conn, SQL, [etag], publication_from)?.pop())
 }
 
 pub(crate) fn live_publications(
@@ -292,19 +340,22 @@ pub(crate) fn count_subscriptions_of(
     )
 }
 
+/// The limit is counted first; the id and the dialog are checked by their UNIQUE indexes
+/// in the INSERT, and read only to report which one a subscription over the limit repeats
+/// (a duplicate is reported before the limit).
 pub(crate) fn insert_subscription(
     conn: &Connection,
     s: &Subscription,
     max: usize,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    if subscription(conn, &s.id)?.is_some() {
-        return Err(StoreError::SubscriptionExists(s.id.clone()));
-    }
-    if subscription_by_dialog(conn, &s.dialog.id)?.is_some() {
-        return Err(StoreError::DialogExists(s.dialog.id.clone()));
-    }
     if count_subscriptions_of(conn, &s.watcher, now)? >= max {
+        if subscription(conn, &s.id)?.is_some() {
+            return Err(StoreError::SubscriptionExists(s.id.clone()));
+        }
+        if subscription_by_dialog(conn, &s.dialog.id)?.is_some() {
+            return Err(StoreError::DialogExists(s.dialog.id.clone()));
+        }
         return Err(StoreError::SubscriptionLimit {
             watcher: s.watcher.clone(),
             limit: max,
@@ -315,7 +366,7 @@ pub(crate) fn insert_subscription(
     let route_set = d.route_set.join("\n");
     let (state, reason) = state_to_sql(&s.state);
     let src = s.source.as_ref();
-    execute(
+    let inserted = execute(
         conn,
         "INSERT INTO subscriptions (id, event, watcher, display_name, resource, call_id, \
          local_tag, remote_tag, local_cseq, remote_cseq, local_uri, remote_uri, remote_target, \
@@ -348,40 +399,70 @@ pub(crate) fn insert_subscription(
             s.winfo_version,
             ts(s.created_at),
         ],
-    )
-    .map(drop)
+    );
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(StoreError::Backend(e)) => {
+            match e
+                .downcast_ref::<rusqlite::Error>()
+                .and_then(unique_violated)
+            {
+                Some("subscriptions.id") => Err(StoreError::SubscriptionExists(s.id.clone())),
+                // SQLite may check the dialog's index first: a taken id is reported first,
+                // whichever index found the duplicate.
+                Some(_) if subscription(conn, &s.id)?.is_some() => {
+                    Err(StoreError::SubscriptionExists(s.id.clone()))
+                }
+                Some(_) => Err(StoreError::DialogExists(s.dialog.id.clone())),
+                None => Err(StoreError::Backend(e)),
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn not_found(id: &str) -> StoreError {
     StoreError::SubscriptionNotFound(id.to_owned())
 }
 
+/// One UPDATE returning the row: a field the update leaves alone keeps its value (`?n` flags
+/// which are given).
 pub(crate) fn update_subscription(
     conn: &Connection,
     id: &str,
     u: &SubscriptionUpdate,
 ) -> Result<Subscription, StoreError> {
-    let mut s = subscription(conn, id)?.ok_or_else(|| not_found(id))?;
-    u.apply(&mut s);
-    let (state, reason) = state_to_sql(&s.state);
-    let src = s.source.as_ref();
-    execute(
-        conn,
-        "UPDATE subscriptions SET state = ?2, reason = ?3, expires_at = ?4, remote_cseq = ?5, \
-         remote_target = ?6, transport = ?7, source = ?8, connection_id = ?9 WHERE id = ?1",
-        params![
-            id,
-            state,
-            reason,
-            ts(s.expires_at),
-            s.dialog.remote_cseq,
-            s.dialog.remote_target,
-            src.map(|s| s.transport.as_str()),
-            src.map(|s| s.address.to_string()),
-            src.and_then(|s| s.connection_id).map(u64_to_sql),
-        ],
-    )?;
-    Ok(s)
+    const SQL: &str = "UPDATE subscriptions SET \
+         state = IIF(?2, ?3, state), reason = IIF(?2, ?4, reason), \
+         expires_at = COALESCE(?5, expires_at), remote_cseq = COALESCE(?6, remote_cseq), \
+         remote_target = COALESCE(?7, remote_target), \
+         transport = IIF(?8, ?9, transport), source = IIF(?8, ?10, source), \
+         connection_id = IIF(?8, ?11, connection_id) \
+         WHERE id = ?1 RETURNING id, event, watcher, display_name, resource, call_id, \
+         local_tag, remote_tag, local_cseq, remote_cseq, local_uri, remote_uri, remote_target, \
+         local_contact, route_set, secure, state, reason, expires_at, transport, source, \
+         connection_id, winfo_version, created_at";
+    let (state, reason) = match &u.state {
+        Some(s) => state_to_sql(s),
+        None => (PENDING, None),
+    };
+    let src = u.source.as_ref();
+    let p = params![
+        id,
+        u.state.is_some(),
+        state,
+        reason,
+        u.expires_at.map(ts),
+        u.remote_cseq,
+        u.remote_target,
+        src.is_some(),
+        src.map(|s| s.transport.as_str()),
+        src.map(|s| s.address.to_string()),
+        src.and_then(|s| s.connection_id).map(u64_to_sql),
+    ];
+    collect(conn, SQL, p, subscription_from)?
+        .pop()
+        .ok_or_else(|| not_found(id))
 }
 
 pub(crate) fn next_local_cseq(conn: &Connection, id: &str) -> Result<u32, StoreError> {
@@ -428,11 +509,17 @@ pub(crate) fn remove_subscription(
     conn: &Connection,
     id: &str,
 ) -> Result<Option<Subscription>, StoreError> {
-    let removed = subscription(conn, id)?;
-    if removed.is_some() {
-        execute(conn, "DELETE FROM subscriptions WHERE id = ?1", [id])?;
-    }
-    Ok(removed)
+    // SUBSCRIPTION_COLUMNS spelled out, as in `update_subscription`.
+    const SQL: &str = "DELETE FROM subscriptions WHERE id = ?1 RETURNING id, event, watcher, \
+         display_name, resource, call_id, local_tag, remote_tag, local_cseq, remote_cseq, \
+         local_uri, remote_uri, remote_target, local_contact, route_set, secure, state, reason, \
+         expires_at, transport, source, connection_id, winfo_version, created_at";
+    Ok(collect(conn, SQL, [id], subscription_from)?.pop())
+}
+
+/// Whether there was a subscription `id` to delete.
+pub(crate) fn delete_subscription(conn: &Connection, id: &str) -> Result<bool, StoreError> {
+    Ok(execute(conn, "DELETE FROM subscriptions WHERE id = ?1", [id])? > 0)
 }
 
 pub(crate) fn subscriptions_to(
@@ -442,7 +529,7 @@ pub(crate) fn subscriptions_to(
     now: Timestamp,
 ) -> Result<Vec<Subscription>, StoreError> {
     let sql = format!(
-        "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions INDEXED BY subscriptions_by_resource \
+        "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions \
          WHERE resource = ?1 AND event = ?2 AND expires_at > ?3 ORDER BY created_at, id"
     );
     let p = params![resource.as_str(), event, ts(now)];

@@ -106,6 +106,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (presentity, watcher)
     ) STRICT, WITHOUT ROWID;
     ",
+    // 3: no index of subscriptions by resource (issue 5). The server keeps the subscriptions of
+    // each presentity in memory and never asks the store for them; the index cost a page
+    // written for nearly every subscription stored or removed.
+    "
+    DROP INDEX subscriptions_by_resource;
+    ",
 ];
 
 /// The schema version this build writes.

@@ -1,11 +1,16 @@
 //! The single writer thread with group commit.
 //!
-//! Callers send write jobs over a channel and block on their reply. The thread takes every
-//! job queued at that moment (up to [`MAX_BATCH`]), runs each in its own savepoint inside one
-//! `IMMEDIATE` transaction, commits once, and only then replies: a caller hears `Ok` only
-//! after its change is on disk (DESIGN.md "Acknowledge only what is durable"), and concurrent
-//! writers share one commit (one fsync) instead of queueing for one each. A job that fails is
-//! rolled back to its savepoint and does not disturb the others in its batch.
+//! Callers send write jobs over a channel and either block on their reply ([`Writer::write`])
+//! or are called back from the commit ([`Writer::submit`]). The thread takes every job queued
+//! at that moment (up to [`MAX_BATCH`]), runs them inside one `IMMEDIATE` transaction, commits
+//! once, and only then replies: a caller hears `Ok` only after its change is on disk
+//! (DESIGN.md "Acknowledge only what is durable"), and concurrent writers share one commit
+//! (one fsync) instead of queueing for one each.
+//!
+//! A job that fails must leave nothing behind, so as not to disturb the others in its batch.
+//! Most jobs write with one statement, which SQLite undoes by itself when it fails; a job that
+//! writes more than once wraps those writes in [`atomic`] (a savepoint). A savepoint for
+//! every job cost two statements per job for nothing.
 
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
@@ -43,21 +48,13 @@ where
         let Some(op) = self.op.take() else {
             return;
         };
-        // Savepoint statements from the statement cache: rusqlite's `Savepoint` parses its
-        // SQL anew for every job.
-        let run = |sql: &str| tx.prepare_cached(sql).and_then(|mut s| s.execute([]));
-        let outcome = match run("SAVEPOINT job") {
-            Err(e) => Err(backend(e)),
-            Ok(_) => match op(tx) {
-                Ok(r) => run("RELEASE job").map(|_| r).map_err(backend),
-                Err(e) => {
-                    // Undoes the job's writes; if even that fails, the batch's commit fails.
-                    let _ = run("ROLLBACK TO job").and_then(|_| run("RELEASE job"));
-                    Err(e)
-                }
-            },
-        };
-        self.outcome = Some(outcome);
+        // An error that made SQLite roll back the whole transaction leaves the connection in
+        // autocommit: a job run now would commit on its own. The batch's commit fails, and
+        // with it every job.
+        if tx.is_autocommit() {
+            return;
+        }
+        self.outcome = Some(op(tx));
     }
 
     fn finish(self: Box<Self>, commit: Result<(), &SharedError>) {
@@ -68,6 +65,25 @@ where
             (None, Ok(())) => Err(StoreError::Closed),
         };
         (self.reply)(result);
+    }
+}
+
+/// Runs `writes` in a savepoint: all of them or, when it fails, none. For a job that writes
+/// more than once (one statement is atomic by itself).
+pub(crate) fn atomic<R>(
+    conn: &Connection,
+    writes: impl FnOnce(&Connection) -> Result<R, StoreError>,
+) -> Result<R, StoreError> {
+    // From the statement cache: rusqlite's `Savepoint` parses its SQL anew every time.
+    let run = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([]));
+    run("SAVEPOINT job").map_err(backend)?;
+    match writes(conn) {
+        Ok(r) => run("RELEASE job").map(|_| r).map_err(backend),
+        Err(e) => {
+            // Undoes the writes; if even that fails, the batch's commit fails.
+            let _ = run("ROLLBACK TO job").and_then(|_| run("RELEASE job"));
+            Err(e)
+        }
     }
 }
 

@@ -102,6 +102,15 @@ pub fn publication(presentity: &str, etag: &str, body: &[u8], expires_at: u64) -
     }
 }
 
+/// Waits for the outcome a `submit_*` write tells its callback (on whichever thread).
+pub fn wait_for<T: Send + 'static>(
+    submit: impl FnOnce(parley_store::Done<T>),
+) -> Result<T, parley_store::StoreError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    submit(Box::new(move |r| tx.send(r).unwrap()));
+    rx.recv().unwrap()
+}
+
 /// A pending presence subscription with only the required fields set; its dialog's Call-ID
 /// is `call-{id}`.
 pub fn subscription(id: &str, watcher: &str, resource: &str, expires_at: u64) -> Subscription {
@@ -188,6 +197,7 @@ macro_rules! conformance_suite {
             publications::refresh_and_modify_change_the_entity_tag,
             publications::expired_publications_answer_expired_until_purged,
             publications::remove_publication_returns_it,
+            publications::submitted_publication_writes_answer_as_the_calls,
             subscriptions::subscriptions_round_trip_every_field,
             subscriptions::lookups_by_resource_and_watcher,
             subscriptions::duplicates_and_invalid_subscriptions_are_refused,
@@ -195,6 +205,7 @@ macro_rules! conformance_suite {
             subscriptions::update_refreshes_state_expiry_and_target,
             subscriptions::local_cseq_and_winfo_version,
             subscriptions::remove_and_purge_subscriptions,
+            subscriptions::submitted_subscription_writes_answer_as_the_calls,
             authorizations::set_get_list_remove,
             authorizations::remove_user_takes_their_authorizations,
         );

@@ -2,7 +2,7 @@
 
 use parley_store::{PublicationBody, PublicationUpdate, Store, StoreError};
 
-use super::{addr, publication, ts};
+use super::{addr, publication, ts, wait_for};
 
 const ALICE: &str = "alice@example.test";
 
@@ -160,4 +160,48 @@ pub fn remove_publication_returns_it<S: Store>(s: &S) {
     // The tag is free again.
     s.insert_publication(&publication(ALICE, "e1", b"b", 10_000))
         .unwrap();
+}
+
+pub fn submitted_publication_writes_answer_as_the_calls<S: Store>(s: &S) {
+    let first = publication(ALICE, "e1", b"a", 60_000);
+    let stored = wait_for(|done| s.submit_insert_publication(first.clone(), done)).unwrap();
+    // Durable when told: a read that follows sees it.
+    assert_eq!(s.publication("e1").unwrap(), Some(stored.clone()));
+    assert_eq!(stored.body, b"a");
+    assert!(matches!(
+        wait_for(|done| s.submit_insert_publication(first.clone(), done)),
+        Err(StoreError::PublicationExists(e)) if e == "e1"
+    ));
+    assert!(matches!(
+        wait_for(|done| s.submit_insert_publication(publication(ALICE, "bad tag", b"a", 1), done)),
+        Err(StoreError::InvalidValue { .. })
+    ));
+    let modify = PublicationUpdate {
+        new_etag: "e2".into(),
+        expires_at: ts(90_000),
+        body: Some(PublicationBody {
+            content_type: "application/pidf+xml".into(),
+            body: b"b".to_vec(),
+        }),
+    };
+    let modified =
+        wait_for(|done| s.submit_update_publication("e1".into(), modify.clone(), ts(2_000), done))
+            .unwrap();
+    assert_eq!(
+        (modified.etag.as_str(), modified.body.as_slice()),
+        ("e2", &b"b"[..])
+    );
+    assert!(modified.sequence > stored.sequence);
+    assert_eq!(s.publication("e2").unwrap(), Some(modified.clone()));
+    assert!(matches!(
+        wait_for(|done| s.submit_update_publication("e1".into(), modify.clone(), ts(2_000), done)),
+        Err(StoreError::PublicationNotFound(e)) if e == "e1"
+    ));
+    let removed = wait_for(|done| s.submit_remove_publication("e2".into(), done)).unwrap();
+    assert_eq!(removed, Some(modified));
+    assert_eq!(s.publication("e2").unwrap(), None);
+    assert_eq!(
+        wait_for(|done| s.submit_remove_publication("e2".into(), done)).unwrap(),
+        None
+    );
 }

@@ -5,7 +5,7 @@ use parley_store::{
     DialogId, Store, StoreError, Subscription, SubscriptionState, SubscriptionUpdate,
 };
 
-use super::{addr, full_subscription, subscription, ts};
+use super::{addr, full_subscription, subscription, ts, wait_for};
 
 const ALICE: &str = "alice@example.test";
 const BOB: &str = "bob@example.test";
@@ -274,4 +274,47 @@ pub fn remove_and_purge_subscriptions<S: Store>(s: &S) {
     assert_eq!(s.subscription("s1").unwrap(), None);
     assert_eq!(s.subscription_by_dialog(&a.dialog.id).unwrap(), None);
     s.insert_subscription(&a, NO_LIMIT, ts(0)).unwrap();
+}
+
+pub fn submitted_subscription_writes_answer_as_the_calls<S: Store>(s: &S) {
+    let full = full_subscription("s1", BOB, ALICE, 60_000);
+    wait_for(|done| s.submit_insert_subscription(full.clone(), 2, ts(0), done)).unwrap();
+    // Durable when told: a read that follows sees it.
+    assert_eq!(s.subscription("s1").unwrap(), Some(full.clone()));
+    assert!(matches!(
+        wait_for(|done| s.submit_insert_subscription(full.clone(), 2, ts(0), done)),
+        Err(StoreError::SubscriptionExists(id)) if id == "s1"
+    ));
+    let mut same_dialog = subscription("s2", BOB, ALICE, 60_000);
+    same_dialog.dialog.id = full.dialog.id.clone();
+    assert!(matches!(
+        wait_for(|done| s.submit_insert_subscription(same_dialog, 2, ts(0), done)),
+        Err(StoreError::DialogExists(d)) if d == full.dialog.id
+    ));
+    wait_for(|done| {
+        s.submit_insert_subscription(subscription("s3", BOB, ALICE, 60_000), 2, ts(0), done)
+    })
+    .unwrap();
+    assert!(matches!(
+        wait_for(|done| s.submit_insert_subscription(subscription("s4", BOB, ALICE, 60_000), 2, ts(0), done)),
+        Err(StoreError::SubscriptionLimit { watcher, limit: 2 }) if watcher == addr(BOB)
+    ));
+    let update = SubscriptionUpdate {
+        state: Some(SubscriptionState::Active),
+        expires_at: Some(ts(120_000)),
+        ..SubscriptionUpdate::default()
+    };
+    let updated =
+        wait_for(|done| s.submit_update_subscription("s1".into(), update.clone(), done)).unwrap();
+    assert_eq!(updated.state, SubscriptionState::Active);
+    assert_eq!(updated.expires_at, ts(120_000));
+    assert_eq!(updated.dialog, full.dialog);
+    assert_eq!(s.subscription("s1").unwrap(), Some(updated));
+    assert!(matches!(
+        wait_for(|done| s.submit_update_subscription("nope".into(), update.clone(), done)),
+        Err(StoreError::SubscriptionNotFound(id)) if id == "nope"
+    ));
+    assert!(wait_for(|done| s.submit_remove_subscription("s1".into(), done)).unwrap());
+    assert_eq!(s.subscription("s1").unwrap(), None);
+    assert!(!wait_for(|done| s.submit_remove_subscription("s1".into(), done)).unwrap());
 }
