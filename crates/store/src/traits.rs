@@ -313,6 +313,7 @@ pub trait Store:
     + PublicationStore
     + SubscriptionStore
     + AuthorizationStore
+    + crate::restore::RestoreStore
     + Send
     + Sync
 {
@@ -325,6 +326,7 @@ impl<T> Store for T where
         + PublicationStore
         + SubscriptionStore
         + AuthorizationStore
+        + crate::restore::RestoreStore
         + Send
         + Sync
 {
