@@ -515,15 +515,20 @@ pub(crate) fn load_live_subscriptions_sharded(
             .map(|h| h.join().unwrap_or(Err(corrupt("subscription scan thread"))))
             .collect()
     });
-    let mut out: Vec<Vec<Subscription>> = (0..shards).map(|_| Vec::new()).collect();
-    for part in parts {
-        for (all, mut more) in out.iter_mut().zip(part?) {
-            if all.is_empty() {
-                *all = more;
-            } else {
-                all.append(&mut more);
+    let mut parts = parts.into_iter().collect::<Result<Vec<_>, _>>()?;
+    // Shard by shard, each into a vector of its final size: the threads' parts of a shard are
+    // freed as soon as it is joined, and nothing is copied twice.
+    let mut out: Vec<Vec<Subscription>> = Vec::with_capacity(shards);
+    for i in 0..shards {
+        let len = parts.iter().map(|p| p.get(i).map_or(0, Vec::len)).sum();
+        let mut all = Vec::with_capacity(len);
+        for part in &mut parts {
+            if let Some(v) = part.get_mut(i) {
+                all.append(v);
+                *v = Vec::new();
             }
         }
+        out.push(all);
     }
     std::thread::scope(|scope| {
         let per = shards.div_ceil(threads);
