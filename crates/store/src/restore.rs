@@ -13,8 +13,8 @@ pub type ShardOf<'a> = &'a (dyn Fn(&Address) -> usize + Sync);
 /// What a restarting server reads in bulk.
 pub trait RestoreStore {
     /// Every subscription live at `now`, split into `shards` lists by `shard_of(resource)`
-    /// (an index past the end counts as the last shard), each list ordered by creation time
-    /// then id like [`crate::SubscriptionStore::load_live_subscriptions`].
+    /// (an index past the end counts as the last shard), in no particular order: whoever
+    /// needs an order sorts what it shows (a million rows are not sorted on every restart).
     fn load_live_subscriptions_sharded(
         &self,
         now: Timestamp,
@@ -33,7 +33,7 @@ pub trait RestoreStore {
     ) -> Result<Vec<(Address, Timestamp)>, StoreError>;
 }
 
-/// Splits `subs` (already in order) by shard, keeping the order within each shard.
+/// Splits `subs` by shard, keeping their order within each shard.
 pub(crate) fn split(
     subs: Vec<Subscription>,
     shards: usize,
@@ -48,10 +48,4 @@ pub(crate) fn split(
         }
     }
     out
-}
-
-/// The order of [`RestoreStore::load_live_subscriptions_sharded`]'s lists. Stable, so that
-/// rows read in creation order (nearly always the case) are only checked, not moved.
-pub(crate) fn sort(subs: &mut [Subscription]) {
-    subs.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
 }

@@ -530,12 +530,6 @@ pub(crate) fn load_live_subscriptions_sharded(
         }
         out.push(all);
     }
-    std::thread::scope(|scope| {
-        let per = shards.div_ceil(threads);
-        for chunk in out.chunks_mut(per) {
-            scope.spawn(move || chunk.iter_mut().for_each(|s| crate::restore::sort(s)));
-        }
-    });
     Ok(out)
 }
 
