@@ -12,6 +12,7 @@ registration.
 Only 127.0.0.1 is contacted. Not part of the test suite.
 """
 import argparse
+import collections
 import os
 import select
 import socket
@@ -24,6 +25,10 @@ from procmem import pss_kb
 def register(i, args, local):
     user = f"{args.prefix}{i}"
     host, port = local
+    # Never the server's own address: a registrar refuses a contact pointing at itself.
+    contact_port = 5070 + i % 1000
+    if contact_port == int(args.server.rsplit(":", 1)[1]):
+        contact_port += 1000
     return (
         f"REGISTER sip:{args.domain} SIP/2.0\r\n"
         f"Via: SIP/2.0/UDP {host}:{port};branch=z9hG4bK-reg-{args.prefix}-{i}\r\n"
@@ -32,7 +37,7 @@ def register(i, args, local):
         f"To: <sip:{user}@{args.domain}>\r\n"
         f"Call-ID: reg-{args.prefix}-{i}@{host}\r\n"
         f"CSeq: 1 REGISTER\r\n"
-        f"Contact: <sip:{user}@{host}:{5070 + i % 1000}>\r\n"
+        f"Contact: <sip:{user}@{host}:{contact_port}>\r\n"
         f"Expires: 3600\r\n"
         f"Content-Length: 0\r\n\r\n"
     ).encode()
@@ -48,8 +53,10 @@ def main():
     ap.add_argument("--window", type=int, default=200)
     ap.add_argument("--prefix", default=f"m{os.getpid()}u")
     ap.add_argument("--batches", type=int, default=1)
-    ap.add_argument("--settle", type=float, default=5.0,
-                    help="seconds to wait after the last 200 before reading memory")
+    ap.add_argument("--settle", type=float, default=40.0,
+                    help="seconds to wait after a batch before reading memory: longer than "
+                         "Timer J (32 s), so finished transactions are gone and what is left "
+                         "is the registrations")
     args = ap.parse_args()
     host, port = args.server.rsplit(":", 1)
     server = (host, int(port))
@@ -71,7 +78,12 @@ def main():
               f"PSS {after} KiB; this batch {(after - before) * 1024 / max(done, 1):.0f} "
               f"bytes per registration, all so far "
               f"{(after - first) * 1024 / max(done * (batch + 1), 1):.0f} bytes")
+    if FAILURES:
+        print("failures: " + ", ".join(f"{n} × {line}" for line, n in FAILURES.most_common()))
     return 0 if failures == 0 else 1
+
+
+FAILURES = collections.Counter()
 
 
 def run_batch(sock, server, local, args, offset):
@@ -112,6 +124,7 @@ def run_batch(sock, server, local, args, offset):
             done += 1
         else:
             failed += 1
+            FAILURES[data.split("\r\n", 1)[0]] += 1
     return done, failed, time.monotonic() - started
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ pub mod error;
 pub mod memory;
 pub mod model;
 pub mod presence;
+pub mod restore;
 pub mod sqlite;
 pub mod traits;
 
@@ -49,6 +50,7 @@ pub use presence::{
     SubscriptionDialog, SubscriptionState, SubscriptionUpdate, WatcherAuthorization,
     WatcherDecision,
 };
+pub use restore::RestoreStore;
 pub use sqlite::SqliteStore;
 pub use traits::{
     AuthorizationStore, OfflineMessageStore, PublicationStore, RegistrationStore, Store,

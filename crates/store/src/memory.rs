@@ -560,3 +560,44 @@ impl AuthorizationStore for MemoryStore {
         Ok(self.state().authorizations.remove(&key).is_some())
     }
 }
+
+impl crate::restore::RestoreStore for MemoryStore {
+    fn load_live_subscriptions_sharded(
+        &self,
+        now: Timestamp,
+        shards: usize,
+        shard_of: crate::restore::ShardOf<'_>,
+    ) -> Result<Vec<Vec<Subscription>>, StoreError> {
+        let live = self.state().subscriptions_where(|x| x.is_live(now));
+        Ok(crate::restore::split(live, shards, shard_of))
+    }
+
+    fn load_authorizations(&self) -> Result<Vec<WatcherAuthorization>, StoreError> {
+        Ok(self
+            .state()
+            .authorizations
+            .iter()
+            .map(|((p, w), d)| WatcherAuthorization {
+                presentity: p.clone(),
+                watcher: w.clone(),
+                decision: *d,
+            })
+            .collect())
+    }
+
+    fn load_binding_expiries(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<(Address, Timestamp)>, StoreError> {
+        let s = self.state();
+        let mut out: Vec<(Address, Timestamp)> = Vec::new();
+        // Keys are ordered by address of record: each one's bindings are adjacent.
+        for ((aor, _), b) in s.bindings.iter().filter(|(_, b)| b.is_live(now)) {
+            match out.last_mut() {
+                Some((last, at)) if last == aor => *at = (*at).min(b.expires_at),
+                _ => out.push((aor.clone(), b.expires_at)),
+            }
+        }
+        Ok(out)
+    }
+}

@@ -369,6 +369,7 @@ pub trait Store:
     + PublicationStore
     + SubscriptionStore
     + AuthorizationStore
+    + crate::restore::RestoreStore
     + Send
     + Sync
 {
@@ -381,6 +382,7 @@ impl<T> Store for T where
         + PublicationStore
         + SubscriptionStore
         + AuthorizationStore
+        + crate::restore::RestoreStore
         + Send
         + Sync
 {

@@ -422,33 +422,17 @@ pub async fn run(ctx: Arc<ServerContext>, jobs: PresenceJobs, stop: impl Future<
     }
 }
 
-/// Reads what the shards restore, in one store call: a node holding a million subscriptions
-/// must be back in service within seconds, not wait for a million round trips.
+/// Reads what the shards restore, in one store call of a few bulk reads: a node holding a
+/// million subscriptions must be back in service within seconds (issue 5), not wait for a
+/// query per presentity. The store reads the subscriptions on every core, already split by
+/// shard.
 async fn load(ctx: &ServerContext) -> Vec<Restored> {
     let now = ctx.clock.now();
     let loaded = ctx
         .store(move |s| {
-            let subs = s.load_live_subscriptions(now)?;
-            let resources: HashSet<&Address> = subs
-                .iter()
-                .filter(|s| Package::named(&s.event) == Some(Package::Presence))
-                .map(|s| &s.resource)
-                .collect();
-            let mut decisions = Vec::new();
-            let mut bindings = Vec::new();
-            for r in resources {
-                for a in s.list_authorizations(r)? {
-                    decisions.push(((r.clone(), a.watcher), a.decision));
-                }
-                let earliest = s
-                    .live_bindings(r, now)?
-                    .iter()
-                    .map(|b| b.expires_at.as_unix_millis())
-                    .min();
-                if let Some(at) = earliest.and_then(|ms| i64::try_from(ms).ok()) {
-                    bindings.push((r.clone(), at));
-                }
-            }
+            let subs = s.load_live_subscriptions_sharded(now, SHARDS, &shard_of)?;
+            let decisions = s.load_authorizations()?;
+            let bindings = s.load_binding_expiries(now)?;
             let publications = s.load_live_publications(now)?;
             Ok((subs, decisions, bindings, publications))
         })
@@ -461,22 +445,22 @@ async fn load(ctx: &ServerContext) -> Vec<Restored> {
             return shards;
         }
     };
-    let count = subs.len();
-    for s in subs {
-        if let Some(shard) = shards.get_mut(shard_of(&s.resource)) {
-            shard.subscriptions.push(s);
-        }
+    let mut count = 0;
+    for (shard, subs) in shards.iter_mut().zip(subs) {
+        count += subs.len();
+        shard.subscriptions = subs;
     }
-    for ((presentity, watcher), d) in decisions {
-        if let Some(shard) = shards.get_mut(shard_of(&presentity)) {
+    for a in decisions {
+        if let Some(shard) = shards.get_mut(shard_of(&a.presentity)) {
             shard
                 .decisions
-                .entry(presentity)
+                .entry(a.presentity)
                 .or_default()
-                .insert(watcher, d);
+                .insert(a.watcher, a.decision);
         }
     }
     for (who, at) in bindings {
+        let at = i64::try_from(at.as_unix_millis()).unwrap_or(i64::MAX);
         if let Some(shard) = shards.get_mut(shard_of(&who)) {
             shard.bindings.insert(who, at);
         }
@@ -531,7 +515,20 @@ async fn run_shard(
         next_pending: 0,
         decisions_epoch: 0,
     };
-    state.restore(restored);
+    // Off the runtime's worker: the shards rebuild their state on every core at once, and
+    // the network loop keeps answering meanwhile.
+    let mut state = match tokio::task::spawn_blocking(move || {
+        state.restore(restored);
+        state
+    })
+    .await
+    {
+        Ok(state) => state,
+        Err(e) => {
+            tracing::error!(error = %e, "presence shard not restored");
+            return;
+        }
+    };
     state.drain().await;
     let _ = count.send(state.watches.len());
     tokio::pin!(stop);

@@ -8,6 +8,7 @@
 
 mod ops;
 mod presence_ops;
+mod restore;
 mod schema;
 mod writer;
 

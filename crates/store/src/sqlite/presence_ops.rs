@@ -563,6 +563,112 @@ pub(crate) fn load_live_subscriptions(
     Ok(v)
 }
 
+/// [`crate::RestoreStore::load_live_subscriptions_sharded`]: the table's rowid range split
+/// between one thread per core, each with its own read connection, decoding and sharding its
+/// rows (decoding a million rows is most of a restart's reading).
+pub(crate) fn load_live_subscriptions_sharded(
+    path: &std::path::Path,
+    reader: &Connection,
+    now: Timestamp,
+    shards: usize,
+    shard_of: crate::restore::ShardOf<'_>,
+) -> Result<Vec<Vec<Subscription>>, StoreError> {
+    let shards = shards.max(1);
+    let (lo, hi, rows): (Option<i64>, Option<i64>, i64) = reader
+        .query_row(
+            "SELECT min(rowid), max(rowid), count(*) FROM subscriptions",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map_err(backend)?;
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return Ok((0..shards).map(|_| Vec::new()).collect());
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let step = (hi - lo) / i64::try_from(threads).unwrap_or(1) + 1;
+    // Room for a thread's share of the rows in each shard: growing a vector of a million
+    // subscriptions copies it into fresh pages again and again.
+    let room = usize::try_from(rows).unwrap_or(0) / threads / shards * 9 / 8;
+    let parts: Vec<Result<Vec<Vec<Subscription>>, StoreError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let first = lo + step * i64::try_from(t).unwrap_or(0);
+                let last = first.saturating_add(step - 1).min(hi);
+                scope.spawn(move || scan_range(path, (first, last), now, shards, room, shard_of))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Err(corrupt("subscription scan thread"))))
+            .collect()
+    });
+    let mut parts = parts.into_iter().collect::<Result<Vec<_>, _>>()?;
+    // Shard by shard, each into a vector of its final size: the threads' parts of a shard are
+    // freed as soon as it is joined, and nothing is copied twice.
+    let mut out: Vec<Vec<Subscription>> = Vec::with_capacity(shards);
+    for i in 0..shards {
+        let len = parts.iter().map(|p| p.get(i).map_or(0, Vec::len)).sum();
+        let mut all = Vec::with_capacity(len);
+        for part in &mut parts {
+            if let Some(v) = part.get_mut(i) {
+                all.append(v);
+                *v = Vec::new();
+            }
+        }
+        out.push(all);
+    }
+    Ok(out)
+}
+
+fn scan_range(
+    path: &std::path::Path,
+    (first, last): (i64, i64),
+    now: Timestamp,
+    shards: usize,
+    room: usize,
+    shard_of: crate::restore::ShardOf<'_>,
+) -> Result<Vec<Vec<Subscription>>, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(backend)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(backend)?;
+    let sql = format!(
+        "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions \
+         WHERE rowid BETWEEN ?1 AND ?2 AND expires_at > ?3"
+    );
+    let mut stmt = conn.prepare(&sql).map_err(backend)?;
+    let mut rows = stmt.query(params![first, last, ts(now)]).map_err(backend)?;
+    let mut out: Vec<Vec<Subscription>> = (0..shards).map(|_| Vec::with_capacity(room)).collect();
+    let end = shards - 1;
+    while let Some(row) = rows.next().map_err(backend)? {
+        let s = subscription_from(row)?;
+        if let Some(v) = out.get_mut(shard_of(&s.resource).min(end)) {
+            v.push(s);
+        }
+    }
+    Ok(out)
+}
+
+/// [`crate::RestoreStore::load_authorizations`].
+pub(crate) fn load_authorizations(
+    conn: &Connection,
+) -> Result<Vec<WatcherAuthorization>, StoreError> {
+    let sql = "SELECT presentity, watcher, decision FROM watcher_authorizations \
+               ORDER BY presentity, watcher";
+    collect(conn, sql, [], |r| {
+        let presentity: String = get(r, 0)?;
+        let watcher: String = get(r, 1)?;
+        Ok(WatcherAuthorization {
+            presentity: address(&presentity, "authorizing presentity")?,
+            watcher: address(&watcher, "authorized watcher")?,
+            decision: decision_from(get(r, 2)?)?,
+        })
+    })
+}
+
 pub(crate) fn purge_expired_subscriptions(
     conn: &Connection,
     now: Timestamp,

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use parley_store::sqlite::{DATABASE_FILE, SCHEMA_VERSION};
 use parley_store::{
-    AuthorizationStore, OfflineMessageStore, PublicationStore, RegistrationStore, SqliteStore,
-    StoreError, SubscriptionStore, SubscriptionUpdate, UserStore, WatcherDecision,
+    Address, AuthorizationStore, OfflineMessageStore, PublicationStore, RegistrationStore,
+    RestoreStore, SqliteStore, StoreError, SubscriptionStore, SubscriptionUpdate, UserStore,
+    WatcherDecision,
 };
 use tempfile::TempDir;
 
@@ -259,6 +260,18 @@ fn a_hundred_thousand_subscriptions_load_back() {
         started.elapsed()
     );
     assert_eq!(live.len(), N);
+    // Read by one thread per core over rowid ranges: the same rows, split by shard.
+    let shard_of = |a: &Address| a.as_str().bytes().map(usize::from).sum::<usize>() % 16;
+    let sharded = s
+        .load_live_subscriptions_sharded(ts(1_000), 16, &shard_of)
+        .unwrap();
+    for (i, shard) in sharded.iter().enumerate() {
+        let mut expected: Vec<_> = live.iter().filter(|x| shard_of(&x.resource) == i).collect();
+        let mut got: Vec<_> = shard.iter().collect();
+        expected.sort_by(|a, b| a.id.cmp(&b.id));
+        got.sort_by(|a, b| a.id.cmp(&b.id));
+        assert!(got == expected, "shard {i}");
+    }
     assert!(s.load_live_subscriptions(ts(3_600_000)).unwrap().is_empty());
     let fan_out = s
         .subscriptions_to(&addr("user7@example.test"), "presence", ts(1_000))

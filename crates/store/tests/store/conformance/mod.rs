@@ -7,6 +7,7 @@ pub mod authorizations;
 pub mod messages;
 pub mod publications;
 pub mod registrations;
+pub mod restore;
 pub mod subscriptions;
 pub mod users;
 
@@ -207,6 +208,8 @@ macro_rules! conformance_suite {
             subscriptions::remove_and_purge_subscriptions,
             subscriptions::submitted_subscription_writes_answer_as_the_calls,
             authorizations::set_get_list_remove,
+            restore::sharded_subscriptions_are_the_live_ones_split_in_order,
+            restore::all_authorizations_and_binding_expiries_at_once,
             authorizations::remove_user_takes_their_authorizations,
         );
     };
