@@ -64,10 +64,19 @@ impl Message {
         )
     }
 
+    /// The first value of the first Via field (what [`Message::vias`] yields first).
     pub fn top_via(&self) -> Result<Via<'_>, ParseError> {
-        self.vias()
-            .next()
-            .unwrap_or(Err(ParseError::Missing("Via")))
+        let first = self
+            .headers
+            .get(&HeaderName::Via)
+            .ok_or(ParseError::Missing("Via"))?;
+        let s = text(first, "Via")?;
+        let top = match crate::scan::find_top_level(s, b',') {
+            Ok(Some(i)) => &s[..i],
+            Ok(None) => s,
+            Err(_) => return Err(ParseError::header("Via", "unbalanced quotes")),
+        };
+        Via::parse(crate::scan::trim(top))
     }
 
     pub fn max_forwards(&self) -> Result<Option<u8>, ParseError> {

@@ -58,8 +58,64 @@ pub(crate) fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
+/// `s` without leading and trailing spaces and tabs. Byte-wise: a char-pattern trim decodes
+/// UTF-8 and costs several times more on the short values of every header.
 pub(crate) fn trim(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
+    let b = s.as_bytes();
+    let start = b.iter().position(|&c| !is_ws(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|&c| !is_ws(c)).map_or(start, |i| i + 1);
+    // Spaces and tabs are ASCII, so both ends fall on character boundaries.
+    s.get(start..end).unwrap_or_default()
+}
+
+/// The index of the first `byte` (ASCII) in `s`. The parsers look for one ASCII delimiter at
+/// a time in short strings, where `str::find(char)`'s searcher costs more than the search.
+pub(crate) fn find_byte(s: &str, byte: u8) -> Option<usize> {
+    memchr::memchr(byte, s.as_bytes())
+}
+
+/// The index of the last `byte` (ASCII) in `s`.
+pub(crate) fn rfind_byte(s: &str, byte: u8) -> Option<usize> {
+    memchr::memrchr(byte, s.as_bytes())
+}
+
+/// `s` split at the first `byte` (ASCII), which belongs to neither part.
+pub(crate) fn split_at_byte(s: &str, byte: u8) -> Option<(&str, &str)> {
+    let i = find_byte(s, byte)?;
+    // An ASCII byte is always a character boundary.
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// Splits `s` at every `byte` (ASCII), like `str::split` with a char but byte-wise.
+pub(crate) fn split_byte(s: &str, byte: u8) -> SplitByte<'_> {
+    SplitByte {
+        rest: Some(s),
+        byte,
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct SplitByte<'a> {
+    rest: Option<&'a str>,
+    byte: u8,
+}
+
+impl<'a> Iterator for SplitByte<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.rest?;
+        match split_at_byte(s, self.byte) {
+            Some((part, rest)) => {
+                self.rest = Some(rest);
+                Some(part)
+            }
+            None => {
+                self.rest = None;
+                Some(s)
+            }
+        }
+    }
 }
 
 /// Splits `s` at every top-level `sep`: separators inside quoted strings (with `\` escapes)

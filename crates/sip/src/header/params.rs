@@ -14,6 +14,20 @@ impl<'a> Params<'a> {
     /// Parses `;a=b;c` (the leading `;` included), allowing whitespace around `;` and `=`.
     pub fn parse(s: &'a str) -> Result<Params<'a>, BadParams> {
         let mut out = Vec::new();
+        Params::scan(s, |name, value| out.push((name, value)))?;
+        Ok(Params(out))
+    }
+
+    /// Whether `s` parses as [`Params::parse`] would, without collecting the parameters.
+    pub fn check(s: &'a str) -> Result<(), BadParams> {
+        Params::scan(s, |_, _| {})
+    }
+
+    /// Checks `s` and hands each parameter to `each`, in order.
+    pub(crate) fn scan(
+        s: &'a str,
+        mut each: impl FnMut(&'a str, Option<&'a str>),
+    ) -> Result<(), BadParams> {
         let mut rest = trim(s);
         while !rest.is_empty() {
             let after = rest.strip_prefix(';').ok_or(BadParams)?;
@@ -42,14 +56,14 @@ impl<'a> Params<'a> {
                 {
                     return Err(BadParams);
                 }
-                out.push((name, Some(value)));
+                each(name, Some(value));
                 rest = trim(&v[value_len..]);
             } else {
-                out.push((name, None));
+                each(name, None);
                 rest = after;
             }
         }
-        Ok(Params(out))
+        Ok(())
     }
 
     /// The raw value of `name` (case-insensitive): `Some(None)` for a flag parameter.
