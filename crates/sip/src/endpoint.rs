@@ -55,7 +55,7 @@ use crate::transaction::{
 use crate::transport::{Destination, Peer, Transport};
 use bytes::Bytes;
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 /// The transaction timers' base values (RFC 3261 §17.1.1.1, Table 4).
@@ -478,10 +478,27 @@ impl Endpoint {
         }
         let branch = self.new_branch();
         let via = |transport: Transport| {
-            Bytes::from(format!(
-                "SIP/2.0/{transport} {};branch={branch};rport",
-                local.1
-            ))
+            let mut v = String::with_capacity(48 + branch.len());
+            v.push_str("SIP/2.0/");
+            v.push_str(transport.via_token());
+            v.push(' ');
+            match local.1 {
+                SocketAddr::V4(a) => {
+                    crate::print::push_ip(&mut v, IpAddr::V4(*a.ip()));
+                    v.push(':');
+                    crate::print::push_decimal(&mut v, u64::from(a.port()));
+                }
+                // Rare: printed by `Display` (brackets, scope id).
+                a @ SocketAddr::V6(_) => {
+                    use std::fmt::Write;
+                    // Infallible: writing to a String cannot fail.
+                    let _ = write!(v, "{a}");
+                }
+            }
+            v.push_str(";branch=");
+            v.push_str(&branch);
+            v.push_str(";rport");
+            Bytes::from(v)
         };
         request.headers.push_front(HeaderName::Via, via(local.0));
         request.validate().map_err(EndpointError::InvalidRequest)?;
@@ -543,7 +560,9 @@ impl Endpoint {
 
     /// A fresh To/From tag.
     pub fn new_tag(&mut self) -> String {
-        format!("{:x}", self.next_random())
+        let mut tag = String::with_capacity(16);
+        crate::print::push_hex(&mut tag, self.next_random());
+        tag
     }
 
     /// A valid request: matched to its server transaction (§17.2.3) or given a new one.
@@ -657,11 +676,10 @@ impl Endpoint {
     }
 
     fn new_branch(&mut self) -> String {
-        format!(
-            "{}{:x}",
-            crate::header::via::MAGIC_COOKIE,
-            self.next_random()
-        )
+        let mut branch = String::with_capacity(crate::header::via::MAGIC_COOKIE.len() + 16);
+        branch.push_str(crate::header::via::MAGIC_COOKIE);
+        crate::print::push_hex(&mut branch, self.next_random());
+        branch
     }
 
     fn new_tx(&mut self) -> TransactionId {

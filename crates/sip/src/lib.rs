@@ -34,6 +34,7 @@ pub mod headers;
 pub mod limits;
 pub mod message;
 pub mod method;
+mod print;
 pub mod response;
 mod scan;
 pub mod subscription;

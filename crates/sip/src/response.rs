@@ -36,10 +36,7 @@ pub fn response_from_headers(
         for h in req.all(&name) {
             if name == HeaderName::To && code != 100 {
                 if let Some(tag) = to_tag {
-                    let has_tag = h
-                        .value_str()
-                        .and_then(|v| crate::header::NameAddr::parse(v, "To").ok())
-                        .is_some_and(|n| n.tag().is_some());
+                    let has_tag = h.value_str().is_some_and(has_tag_param);
                     if !has_tag {
                         let mut v = h.value.to_vec();
                         v.extend_from_slice(b";tag=");
@@ -62,6 +59,25 @@ pub fn response_from_headers(
     msg
 }
 
+/// Whether a To value carries a `tag` parameter (as `NameAddr::tag` would find one), read
+/// without building its URI: every response to a request without a To tag asks this.
+fn has_tag_param(to: &str) -> bool {
+    let Ok(text) = crate::header::name_addr::NameAddrText::split(to, "To") else {
+        return false;
+    };
+    if crate::uri::Uri::check(text.uri).is_err() {
+        return false;
+    }
+    // The first `tag` is the one that counts, as in `Params::get`.
+    let mut tag = None;
+    let params = crate::header::Params::scan(text.params, |name, value| {
+        if tag.is_none() && name.eq_ignore_ascii_case("tag") {
+            tag = Some(value.is_some());
+        }
+    });
+    params.is_ok() && tag == Some(true)
+}
+
 /// Adds `received` and fills `rport` in the top Via of a request that arrived from `source`
 /// (RFC 3261 §18.2.1; RFC 3581 §4). Returns false when there is no parseable top Via.
 pub fn stamp_received(msg: &mut Message, source: SocketAddr) -> bool {
@@ -79,8 +95,10 @@ pub fn stamp_received(msg: &mut Message, source: SocketAddr) -> bool {
     let Ok(mut via) = Via::parse(crate::scan::trim(top)) else {
         return false;
     };
-    let ip = source.ip().to_string();
-    let port = source.port().to_string();
+    let mut ip = String::with_capacity(15);
+    crate::print::push_ip(&mut ip, source.ip());
+    let mut port = String::with_capacity(5);
+    crate::print::push_decimal(&mut port, u64::from(source.port()));
     let wants_rport = via.rport().is_some();
     let sent_by_matches = matches!(&via.host, crate::uri::Host::Ip(a) if *a == source.ip());
     if sent_by_matches && !wants_rport {
@@ -93,7 +111,12 @@ pub fn stamp_received(msg: &mut Message, source: SocketAddr) -> bool {
     if wants_rport {
         via.params.0.push(("rport", Some(&port)));
     }
-    let mut value = via.to_string();
+    let mut value = String::with_capacity(text.len() + 32);
+    {
+        use std::fmt::Write;
+        // Infallible: writing to a String cannot fail.
+        let _ = write!(value, "{via}");
+    }
     if let Some(rest) = rest {
         value.push(',');
         value.push_str(rest);

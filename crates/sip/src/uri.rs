@@ -404,7 +404,11 @@ impl fmt::Display for Host {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Host::Name(n) => f.write_str(n),
-            Host::Ip(IpAddr::V4(a)) => write!(f, "{a}"),
+            Host::Ip(ip @ IpAddr::V4(_)) => {
+                let mut s = String::with_capacity(15);
+                crate::print::push_ip(&mut s, *ip);
+                f.write_str(&s)
+            }
             Host::Ip(IpAddr::V6(a)) => write!(f, "[{a}]"),
         }
     }
@@ -414,7 +418,8 @@ impl fmt::Display for Param {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name)?;
         if let Some(v) = &self.value {
-            write!(f, "={v}")?;
+            f.write_str("=")?;
+            f.write_str(v)?;
         }
         Ok(())
     }
@@ -426,16 +431,21 @@ impl fmt::Display for SipUri {
         if let Some(u) = &self.user {
             f.write_str(u)?;
             if let Some(p) = &self.password {
-                write!(f, ":{p}")?;
+                f.write_str(":")?;
+                f.write_str(p)?;
             }
             f.write_str("@")?;
         }
-        write!(f, "{}", self.host)?;
+        fmt::Display::fmt(&self.host, f)?;
         if let Some(p) = self.port {
-            write!(f, ":{p}")?;
+            let mut s = String::with_capacity(6);
+            s.push(':');
+            crate::print::push_decimal(&mut s, u64::from(p));
+            f.write_str(&s)?;
         }
         for p in &self.params {
-            write!(f, ";{p}")?;
+            f.write_str(";")?;
+            fmt::Display::fmt(p, f)?;
         }
         for (i, (n, v)) in self.headers.iter().enumerate() {
             write!(f, "{}{n}={v}", if i == 0 { '?' } else { '&' })?;
@@ -447,7 +457,7 @@ impl fmt::Display for SipUri {
 impl fmt::Display for Uri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Uri::Sip(u) => write!(f, "{u}"),
+            Uri::Sip(u) => fmt::Display::fmt(u, f),
             Uri::Tel(rest) => write!(f, "tel:{rest}"),
             Uri::Other { scheme, rest } => write!(f, "{scheme}:{rest}"),
         }

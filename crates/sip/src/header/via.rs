@@ -166,11 +166,17 @@ fn split_sent_by(s: &str) -> Result<(&str, Option<IpAddr>, Option<u16>), ParseEr
 
 impl fmt::Display for Via<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SIP/2.0/{} {}", self.transport, self.host)?;
+        f.write_str("SIP/2.0/")?;
+        f.write_str(self.transport)?;
+        f.write_str(" ")?;
+        fmt::Display::fmt(&self.host, f)?;
         if let Some(p) = self.port {
-            write!(f, ":{p}")?;
+            let mut s = String::with_capacity(6);
+            s.push(':');
+            crate::print::push_decimal(&mut s, u64::from(p));
+            f.write_str(&s)?;
         }
-        write!(f, "{}", self.params)
+        fmt::Display::fmt(&self.params, f)
     }
 }
 

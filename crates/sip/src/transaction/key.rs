@@ -4,6 +4,7 @@
 use crate::error::ParseError;
 use crate::message::Message;
 use crate::method::Method;
+use crate::uri::Host;
 
 /// Identifies a client transaction: the branch of the top Via of the request it sent, and the
 /// request's method (RFC 3261 §17.1.3: a CANCEL shares the INVITE's branch but is another
@@ -78,7 +79,10 @@ impl ServerKey {
             return Ok(ServerKey::Branch {
                 // has_rfc3261_branch() guarantees the branch is there.
                 branch: via.branch().unwrap_or_default().into(),
-                host: via.host.to_string().to_ascii_lowercase().into(),
+                host: match &via.host {
+                    Host::Name(n) => n.to_ascii_lowercase().into(),
+                    ip @ Host::Ip(_) => ip.to_string().into(),
+                },
                 port: via.port,
                 method,
             });
