@@ -222,10 +222,10 @@ impl Endpoint {
     pub fn new(config: EndpointConfig) -> Endpoint {
         Endpoint {
             rng: config.seed | 1,
+            table: TransactionTable::new(config.max_transactions),
             config,
             next_tx: 1,
             out: Output::default(),
-            table: TransactionTable::default(),
             held_cancels: HashMap::new(),
         }
     }

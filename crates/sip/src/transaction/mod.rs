@@ -93,10 +93,42 @@ struct Entry {
     scheduled: Option<Instant>,
 }
 
+/// Hashes the endpoint's own transaction numbers. They are sequential and never chosen by a
+/// peer, so SipHash's protection against chosen keys buys nothing here; a multiply spreads
+/// them over the table's buckets. (The indexes by branch and Call-ID, which the network does
+/// choose, keep the standard library's keyed SipHash.)
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // Fibonacci hashing; the high bits (which hashbrown also uses) mix every input bit.
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type IdBuildHasher = std::hash::BuildHasherDefault<IdHasher>;
+
+/// How many transactions the indexes are sized for up front: enough for a few seconds of a
+/// busy server, so the first burst does not regrow (and re-copy) them step by step.
+const INITIAL_CAPACITY: usize = 16_384;
+
 /// Every live transaction, the indexes that match messages to them, and their deadlines.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct TransactionTable {
-    entries: HashMap<TransactionId, Entry>,
+    /// Boxed: a transaction is several hundred bytes, and a table of 100,000 of them inline
+    /// would move tens of megabytes (into freshly faulted pages) each time it grows.
+    entries: HashMap<TransactionId, Box<Entry>, IdBuildHasher>,
     server_index: HashMap<ServerKey, TransactionId>,
     client_index: HashMap<ClientKey, TransactionId>,
     /// `(earliest deadline, transaction)` for every transaction with a running timer.
@@ -104,6 +136,17 @@ pub(crate) struct TransactionTable {
 }
 
 impl TransactionTable {
+    /// An empty table for at most `max` transactions.
+    pub fn new(max: usize) -> TransactionTable {
+        let capacity = max.min(INITIAL_CAPACITY);
+        TransactionTable {
+            entries: HashMap::with_capacity_and_hasher(capacity, IdBuildHasher::default()),
+            server_index: HashMap::with_capacity(capacity),
+            client_index: HashMap::new(),
+            deadlines: BTreeSet::new(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -138,21 +181,17 @@ impl TransactionTable {
         }
         self.entries.insert(
             id,
-            Entry {
+            Box::new(Entry {
                 tx,
                 scheduled: None,
-            },
+            }),
         );
         self.settle(id, Status::Live);
     }
 
     /// Files a server transaction under one more key (the ACK key of an RFC 2543 INVITE).
     pub fn add_server_key(&mut self, id: TransactionId, key: ServerKey) {
-        if let Some(Entry {
-            tx: Transaction::Server(s),
-            ..
-        }) = self.entries.get_mut(&id)
-        {
+        if let Some(Transaction::Server(s)) = self.entries.get_mut(&id).map(|e| &mut e.tx) {
             s.add_key(key.clone());
             self.server_index.insert(key, id);
         }
