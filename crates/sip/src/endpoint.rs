@@ -335,7 +335,7 @@ impl Endpoint {
         let ack_key = (code >= 300
             && s.state() == TransactionState::InviteServer(InviteServerState::Completed))
         .then(|| {
-            let to_tag = response.to_header().ok().and_then(|t| t.tag());
+            let to_tag = response.to_tag().ok().flatten();
             s.keys().first().and_then(|k| k.ack_key(to_tag))
         })
         .flatten();

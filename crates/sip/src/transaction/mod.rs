@@ -93,12 +93,13 @@ struct Entry {
     scheduled: Option<Instant>,
 }
 
-/// Hashes the endpoint's own transaction numbers. They are sequential and never chosen by a
-/// peer, so SipHash's protection against chosen keys buys nothing here; a multiply spreads
-/// them over the table's buckets. (The indexes by branch and Call-ID, which the network does
-/// choose, keep the standard library's keyed SipHash.)
+/// Hashes numbers this process assigns itself ([`TransactionId`]s, the services' own
+/// counters). They are sequential and never chosen by a peer, so SipHash's protection against
+/// chosen keys buys nothing; a multiply spreads them over a table's buckets. Never use it for
+/// keys the network chooses (branches, Call-IDs, tags): those keep the standard library's
+/// keyed SipHash.
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct IdHasher(u64);
+pub struct IdHasher(u64);
 
 impl std::hash::Hasher for IdHasher {
     fn finish(&self) -> u64 {
@@ -117,7 +118,8 @@ impl std::hash::Hasher for IdHasher {
     }
 }
 
-type IdBuildHasher = std::hash::BuildHasherDefault<IdHasher>;
+/// Builds [`IdHasher`]s, for `HashMap::with_hasher`.
+pub type IdBuildHasher = std::hash::BuildHasherDefault<IdHasher>;
 
 /// How many transactions the indexes are sized for up front: enough for a few seconds of a
 /// busy server, so the first burst does not regrow (and re-copy) them step by step.
