@@ -506,7 +506,7 @@ fn check_escapes(s: &str) -> Result<(), UriError> {
     Ok(())
 }
 
-fn is_unreserved(b: u8) -> bool {
+const fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
@@ -514,8 +514,12 @@ fn is_unreserved(b: u8) -> bool {
         )
 }
 
-/// unreserved / escaped / user-unreserved ("&" / "=" / "+" / "$" / "," / ";" / "?" / "/").
-fn is_user_char(b: u8) -> bool {
+byte_class! {
+    /// unreserved / escaped / user-unreserved ("&" / "=" / "+" / "$" / "," / ";" / "?" / "/").
+    fn is_user_char = user_char;
+}
+
+const fn user_char(b: u8) -> bool {
     is_unreserved(b)
         || matches!(
             b,
@@ -523,22 +527,38 @@ fn is_user_char(b: u8) -> bool {
         )
 }
 
-fn is_password_char(b: u8) -> bool {
+byte_class! {
+    fn is_password_char = password_char;
+}
+
+const fn password_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'%' | b'&' | b'=' | b'+' | b'$' | b',')
 }
 
-/// paramchar: param-unreserved ("[" "]" "/" ":" "&" "+" "$") / unreserved / escaped.
-fn is_param_char(b: u8) -> bool {
+byte_class! {
+    /// paramchar: param-unreserved ("[" "]" "/" ":" "&" "+" "$") / unreserved / escaped.
+    fn is_param_char = param_char;
+}
+
+const fn param_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'%' | b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
 }
 
-/// hnv-unreserved ("[" "]" "/" "?" ":" "+" "$") / unreserved / escaped.
-fn is_hnv_char(b: u8) -> bool {
+byte_class! {
+    /// hnv-unreserved ("[" "]" "/" "?" ":" "+" "$") / unreserved / escaped.
+    fn is_hnv_char = hnv_char;
+}
+
+const fn hnv_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'%' | b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$')
 }
 
-/// Characters of an absolute URI's opaque part (RFC 2396 uric plus "/" and "?").
-fn is_uric(b: u8) -> bool {
+byte_class! {
+    /// Characters of an absolute URI's opaque part (RFC 2396 uric plus "/" and "?").
+    fn is_uric = uric;
+}
+
+const fn uric(b: u8) -> bool {
     is_unreserved(b)
         || matches!(
             b,

@@ -88,9 +88,13 @@ impl<'a> Params<'a> {
     }
 }
 
-/// `token / host / quoted-string`: token characters plus the ':' '[' ']' of IPv6 hosts.
-fn is_gen_value_char(b: u8) -> bool {
-    crate::scan::is_token_char(b) || matches!(b, b':' | b'[' | b']')
+byte_class! {
+    /// `token / host / quoted-string`: token characters plus the ':' '[' ']' of IPv6 hosts.
+    fn is_gen_value_char = gen_value_char;
+}
+
+const fn gen_value_char(b: u8) -> bool {
+    crate::scan::token_char(b) || matches!(b, b':' | b'[' | b']')
 }
 
 /// Removes the quotes of a quoted string (escapes stay as received).
