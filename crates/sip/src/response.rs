@@ -112,11 +112,7 @@ pub fn stamp_received(msg: &mut Message, source: SocketAddr) -> bool {
         via.params.0.push(("rport", Some(&port)));
     }
     let mut value = String::with_capacity(text.len() + 32);
-    {
-        use std::fmt::Write;
-        // Infallible: writing to a String cannot fail.
-        let _ = write!(value, "{via}");
-    }
+    via.push_to(&mut value);
     if let Some(rest) = rest {
         value.push(',');
         value.push_str(rest);

@@ -164,19 +164,42 @@ fn split_sent_by(s: &str) -> Result<(&str, Option<IpAddr>, Option<u16>), ParseEr
     Ok((host, ip, port))
 }
 
+impl Via<'_> {
+    /// Appends the value as `Display` prints it, without going through `core::fmt`: the
+    /// transport layer re-prints the top Via of every request it stamps (RFC 3261 §18.2.1).
+    pub(crate) fn push_to(&self, out: &mut String) {
+        out.push_str("SIP/2.0/");
+        out.push_str(self.transport);
+        out.push(' ');
+        match &self.host {
+            Host::Name(n) => out.push_str(n),
+            Host::Ip(ip @ IpAddr::V4(_)) => crate::print::push_ip(out, *ip),
+            Host::Ip(ip @ IpAddr::V6(_)) => {
+                out.push('[');
+                crate::print::push_ip(out, *ip);
+                out.push(']');
+            }
+        }
+        if let Some(p) = self.port {
+            out.push(':');
+            crate::print::push_decimal(out, u64::from(p));
+        }
+        for (name, value) in self.params.iter() {
+            out.push(';');
+            out.push_str(name);
+            if let Some(v) = value {
+                out.push('=');
+                out.push_str(v);
+            }
+        }
+    }
+}
+
 impl fmt::Display for Via<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SIP/2.0/")?;
-        f.write_str(self.transport)?;
-        f.write_str(" ")?;
-        fmt::Display::fmt(&self.host, f)?;
-        if let Some(p) = self.port {
-            let mut s = String::with_capacity(6);
-            s.push(':');
-            crate::print::push_decimal(&mut s, u64::from(p));
-            f.write_str(&s)?;
-        }
-        fmt::Display::fmt(&self.params, f)
+        let mut s = String::with_capacity(64);
+        self.push_to(&mut s);
+        f.write_str(&s)
     }
 }
 
