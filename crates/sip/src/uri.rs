@@ -352,11 +352,8 @@ pub(crate) fn host_address(s: &str) -> Result<Option<IpAddr>, UriError> {
             .map(|a| Some(IpAddr::V6(a)))
             .map_err(|_| UriError::Host);
     }
-    // Only a string of digits and dots can be an IPv4 address; names skip the attempt.
-    if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        if let Ok(v4) = s.parse::<Ipv4Addr>() {
-            return Ok(Some(IpAddr::V4(v4)));
-        }
+    if let Some(v4) = parse_ipv4(s) {
+        return Ok(Some(IpAddr::V4(v4)));
     }
     let b = s.as_bytes();
     let labels = trim_trailing_dots(b);
@@ -373,6 +370,29 @@ pub(crate) fn host_address(s: &str) -> Result<Option<IpAddr>, UriError> {
     } else {
         Err(UriError::Host)
     }
+}
+
+/// A dotted-quad IPv4 address, accepting exactly what `Ipv4Addr::from_str` accepts (four
+/// decimal octets up to 255, no leading zeros) at a fraction of its cost: every Via sent-by
+/// and most contacts hold one.
+fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = crate::scan::split_byte(s, b'.');
+    for octet in &mut octets {
+        let part = parts.next()?.as_bytes();
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        let mut value: u16 = 0;
+        for &d in part {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            value = value * 10 + u16::from(d - b'0');
+        }
+        *octet = u8::try_from(value).ok()?;
+    }
+    parts.next().is_none().then_some(Ipv4Addr::from(octets))
 }
 
 /// `b` without any trailing dots (`str::trim_end_matches('.')`, byte-wise).
@@ -593,6 +613,27 @@ mod tests {
         );
         assert!(sip.headers.is_empty());
         assert_eq!(u.to_string(), s);
+    }
+
+    #[test]
+    fn ipv4_addresses_parse_as_the_standard_library_does() {
+        for s in [
+            "192.0.2.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..3.4",
+            "1.2.3.4.",
+            "",
+            "a.b.c.d",
+            "1.2.3.0004",
+            "00.1.2.3",
+        ] {
+            assert_eq!(parse_ipv4(s), s.parse::<Ipv4Addr>().ok(), "{s}");
+        }
     }
 
     #[test]

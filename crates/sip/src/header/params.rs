@@ -1,6 +1,6 @@
 //! `*( SEMI generic-param )` lists (RFC 3261 §25.1), shared by most typed headers.
 
-use crate::scan::{end_of_quoted, is_token, trim};
+use crate::scan::{end_of_quoted, trim};
 
 /// Header parameters as received: names and raw values (quoted strings keep their quotes).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,8 +36,9 @@ impl<'a> Params<'a> {
                 .bytes()
                 .position(|b| !crate::scan::is_token_char(b))
                 .unwrap_or(after.len());
+            // Every byte before `name_len` is a token character.
             let name = &after[..name_len];
-            if !is_token(name) {
+            if name.is_empty() {
                 return Err(BadParams);
             }
             let after = trim(&after[name_len..]);
@@ -46,16 +47,21 @@ impl<'a> Params<'a> {
                 let value_len = if v.starts_with('"') {
                     end_of_quoted(v.as_bytes(), 0).map_err(|_| BadParams)?
                 } else {
-                    v.bytes()
-                        .position(|b| b == b';' || b == b' ' || b == b'\t')
-                        .unwrap_or(v.len())
+                    // One pass: the value runs to ';' or whitespace, and every byte of it
+                    // must be a gen-value character.
+                    let len = v
+                        .bytes()
+                        .position(|b| !is_gen_value_char(b))
+                        .unwrap_or(v.len());
+                    match v.as_bytes().get(len) {
+                        None | Some(b';' | b' ' | b'\t') => len,
+                        Some(_) => return Err(BadParams),
+                    }
                 };
-                let value = &v[..value_len];
-                if value.is_empty()
-                    || !(value.starts_with('"') || value.bytes().all(is_gen_value_char))
-                {
+                if value_len == 0 {
                     return Err(BadParams);
                 }
+                let value = &v[..value_len];
                 each(name, Some(value));
                 rest = trim(&v[value_len..]);
             } else {
