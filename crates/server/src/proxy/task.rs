@@ -24,7 +24,7 @@ use bytes::Bytes;
 use parley_net::{Command, CommandSender};
 use parley_sip::transaction::IdBuildHasher;
 use parley_sip::{
-    ConnectionId, Destination, EndpointError, Message, Method, TransactionId, Transport,
+    ConnectionId, Destination, EndpointError, Message, Method, TransactionId, Transport, Uri,
 };
 use std::collections::HashMap;
 use std::future::Future;
@@ -51,7 +51,9 @@ const EARLY_CANCEL_LIMIT: Duration = Duration::from_secs(64);
 /// comes back through us with all of them unchanged has gone round in a circle.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct LoopKey {
-    request_uri: String,
+    /// Compared as parsed (the same as comparing the printed forms), which spares printing
+    /// every relayed request's URI.
+    request_uri: Uri,
     call_id: String,
     cseq: u32,
     from_tag: String,
@@ -60,7 +62,7 @@ struct LoopKey {
 impl LoopKey {
     fn of(request: &Message) -> Option<LoopKey> {
         Some(LoopKey {
-            request_uri: request.uri()?.to_string(),
+            request_uri: request.uri()?.clone(),
             call_id: request.call_id().ok()?.to_owned(),
             cseq: request.cseq().ok()?.seq,
             from_tag: request.from_tag().ok()??.to_owned(),
