@@ -44,13 +44,13 @@ use crate::header_name::HeaderName;
 use crate::limits::Limits;
 use crate::message::Message;
 use crate::method::Method;
-use crate::response::{response_from_headers, stamp_received};
+use crate::response::{response_from_headers, stamp_for_transaction, stamp_received};
 use crate::transaction::client::{ClientTransaction, InviteClientState, Outgoing};
 use crate::transaction::key::{ClientKey, ServerKey};
 use crate::transaction::server::ServerTransaction;
 use crate::transaction::{
-    response_destination, via_destination, InviteServerState, Output, Status, Transaction,
-    TransactionState, TransactionTable,
+    datagram_destination, response_destination, via_destination, InviteServerState, Output, Status,
+    Transaction, TransactionState, TransactionTable,
 };
 use crate::transport::{Destination, Peer, Transport};
 use bytes::Bytes;
@@ -567,15 +567,22 @@ impl Endpoint {
 
     /// A valid request: matched to its server transaction (§17.2.3) or given a new one.
     fn handle_request(&mut self, now: Instant, from: Peer, mut request: Message) {
-        let key = match ServerKey::for_request(&request) {
-            Ok(key) => key,
-            Err(error) => {
-                let answered = self.answer_malformed(&request.headers, &from, &error);
-                self.reject(from, error, answered);
-                return;
-            }
+        // The top Via is parsed once for the stamp, the key and the response address.
+        let (key, target) = match stamp_for_transaction(&mut request, from.remote) {
+            Some((key, target)) => (key, Some(target)),
+            // The separate steps, which say what is wrong.
+            None => match ServerKey::for_request(&request) {
+                Ok(key) => {
+                    stamp_received(&mut request, from.remote);
+                    (key, None)
+                }
+                Err(error) => {
+                    let answered = self.answer_malformed(&request.headers, &from, &error);
+                    self.reject(from, error, answered);
+                    return;
+                }
+            },
         };
-        stamp_received(&mut request, from.remote);
         let found = self.table.find_server(&key);
         if request.method() == Some(&Method::Ack) {
             match found {
@@ -607,7 +614,11 @@ impl Endpoint {
             return;
         }
         let id = self.new_tx();
-        let tx = ServerTransaction::new(id, now, key, &request, &from);
+        let to = match (from.connection, target) {
+            (None, Some(target)) => datagram_destination(Some(target), &from),
+            _ => response_destination(&request, &from),
+        };
+        let tx = ServerTransaction::new(id, now, key, &request, &from, to);
         self.table.insert(id, Transaction::Server(tx));
         self.out.events.push_back(Event::Request {
             tx: Some(id),

@@ -66,10 +66,18 @@ impl ServerKey {
     /// branches; for RFC 2543 requests the key the INVITE transaction registered with
     /// [`ServerKey::ack_key`] when it sent its final response.
     pub fn for_request(request: &Message) -> Result<ServerKey, ParseError> {
+        ServerKey::for_request_via(request, &request.top_via()?)
+    }
+
+    /// [`ServerKey::for_request`] with the request's top Via already parsed. The `received`
+    /// and `rport` values the transport stamps do not change the key.
+    pub(crate) fn for_request_via(
+        request: &Message,
+        via: &crate::header::Via<'_>,
+    ) -> Result<ServerKey, ParseError> {
         let method = request
             .method()
             .ok_or(ParseError::StartLine("not a request"))?;
-        let via = request.top_via()?;
         if via.has_rfc3261_branch() {
             let method = if *method == Method::Ack {
                 Method::Invite
@@ -99,7 +107,7 @@ impl ServerKey {
             call_id: request.call_id()?.into(),
             cseq: cseq.seq,
             method: method.clone(),
-            top_via: legacy_via(via).into(),
+            top_via: legacy_via(via.clone()).into(),
         })))
     }
 

@@ -324,9 +324,18 @@ pub(crate) fn response_destination(
     }
     // A Via we cannot parse still gets its answer back to the source (RFC 3581 behaviour).
     let target = message.top_via().map(|v| response_target(&v));
+    datagram_destination(target.ok(), from)
+}
+
+/// Where the responses to a request from `from` go over UDP, given where its top Via points
+/// (`None`: a Via that does not parse).
+pub(crate) fn datagram_destination(
+    target: Option<ResponseTarget>,
+    from: &Peer,
+) -> (Destination, Option<Destination>) {
     let addr = match target {
-        Ok(ResponseTarget::Datagram(a)) => a,
-        Ok(ResponseTarget::SameConnection) | Ok(ResponseTarget::Resolve { .. }) | Err(_) => {
+        Some(ResponseTarget::Datagram(a)) => a,
+        Some(ResponseTarget::SameConnection) | Some(ResponseTarget::Resolve { .. }) | None => {
             from.remote
         }
     };
