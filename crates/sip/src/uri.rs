@@ -29,7 +29,7 @@ pub enum UriError {
 }
 
 /// Any URI that can appear in a SIP message.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Uri {
     Sip(SipUri),
     /// `tel:` (RFC 3966): the subscriber number and its parameters, unparsed.
@@ -42,7 +42,7 @@ pub enum Uri {
 }
 
 /// A `sip:` or `sips:` URI.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SipUri {
     pub secure: bool,
     /// User part, still escaped.
@@ -63,7 +63,7 @@ pub enum Host {
 }
 
 /// A `;name[=value]` parameter (URI parameters and header parameters alike).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Param {
     pub name: Box<str>,
     pub value: Option<Box<str>>,

@@ -24,8 +24,9 @@ use bytes::Bytes;
 use parley_net::{Command, CommandSender};
 use parley_sip::transaction::IdBuildHasher;
 use parley_sip::{
-    ConnectionId, Destination, EndpointError, Message, Method, TransactionId, Transport, Uri,
+    ConnectionId, Destination, EndpointError, Message, Method, TransactionId, Transport,
 };
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -51,9 +52,7 @@ const EARLY_CANCEL_LIMIT: Duration = Duration::from_secs(64);
 /// comes back through us with all of them unchanged has gone round in a circle.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct LoopKey {
-    /// Compared as parsed (the same as comparing the printed forms), which spares printing
-    /// every relayed request's URI.
-    request_uri: Uri,
+    request_uri: String,
     call_id: String,
     cseq: u32,
     from_tag: String,
@@ -62,7 +61,7 @@ struct LoopKey {
 impl LoopKey {
     fn of(request: &Message) -> Option<LoopKey> {
         Some(LoopKey {
-            request_uri: request.uri()?.clone(),
+            request_uri: request.uri()?.to_string(),
             call_id: request.call_id().ok()?.to_owned(),
             cseq: request.cseq().ok()?.seq,
             from_tag: request.from_tag().ok()??.to_owned(),
@@ -512,9 +511,12 @@ impl ProxyTask {
         if let Origin::Server { tx } = context.origin {
             self.by_server.remove(&tx);
         }
+        // One lookup (the key hashes three strings with SipHash).
         if let Some(key) = context.loop_key {
-            if self.loops.get(&key) == Some(&id) {
-                self.loops.remove(&key);
+            if let Entry::Occupied(entry) = self.loops.entry(key) {
+                if *entry.get() == id {
+                    entry.remove();
+                }
             }
         }
     }
