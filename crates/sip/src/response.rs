@@ -147,7 +147,7 @@ pub(crate) fn stamp_for_transaction(
     crate::print::push_decimal(&mut port, u64::from(source.port()));
     let wants_rport = via.rport().is_some();
     let sent_by_matches = matches!(&via.host, crate::uri::Host::Ip(a) if *a == source.ip());
-    let changed = !(sent_by_matches && !wants_rport);
+    let changed = !sent_by_matches || wants_rport;
     if changed {
         via.params.0.retain(|(n, _)| {
             !(n.eq_ignore_ascii_case("received")
