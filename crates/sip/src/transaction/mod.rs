@@ -91,6 +91,9 @@ struct Entry {
     tx: Transaction,
     /// The deadline this transaction is filed under in [`TransactionTable::deadlines`].
     scheduled: Option<Instant>,
+    /// The deadline it is filed under in [`TransactionTable::absorbing`], while it only
+    /// absorbs retransmissions.
+    absorbing: Option<Instant>,
 }
 
 /// Hashes numbers this process assigns itself ([`TransactionId`]s, the services' own
@@ -135,6 +138,9 @@ pub(crate) struct TransactionTable {
     client_index: HashMap<ClientKey, TransactionId>,
     /// `(earliest deadline, transaction)` for every transaction with a running timer.
     deadlines: BTreeSet<(Instant, TransactionId)>,
+    /// The same for the transactions that only absorb retransmissions ([`only_absorbs`]):
+    /// the ones [`TransactionTable::make_room`] may drop, earliest first.
+    absorbing: BTreeSet<(Instant, TransactionId)>,
 }
 
 impl TransactionTable {
@@ -146,6 +152,7 @@ impl TransactionTable {
             server_index: HashMap::with_capacity(capacity),
             client_index: HashMap::new(),
             deadlines: BTreeSet::new(),
+            absorbing: BTreeSet::new(),
         }
     }
 
@@ -186,6 +193,7 @@ impl TransactionTable {
             Box::new(Entry {
                 tx,
                 scheduled: None,
+                absorbing: None,
             }),
         );
         self.settle(id, Status::Live);
@@ -210,16 +218,25 @@ impl TransactionTable {
             return;
         };
         let next = entry.tx.next_deadline();
-        if next == entry.scheduled {
-            return;
+        if next != entry.scheduled {
+            if let Some(old) = entry.scheduled {
+                self.deadlines.remove(&(old, id));
+            }
+            if let Some(new) = next {
+                self.deadlines.insert((new, id));
+            }
+            entry.scheduled = next;
         }
-        if let Some(old) = entry.scheduled {
-            self.deadlines.remove(&(old, id));
+        let absorbing = next.filter(|_| only_absorbs(&entry.tx));
+        if absorbing != entry.absorbing {
+            if let Some(old) = entry.absorbing {
+                self.absorbing.remove(&(old, id));
+            }
+            if let Some(new) = absorbing {
+                self.absorbing.insert((new, id));
+            }
+            entry.absorbing = absorbing;
         }
-        if let Some(new) = next {
-            self.deadlines.insert((new, id));
-        }
-        entry.scheduled = next;
     }
 
     fn remove(&mut self, id: TransactionId) {
@@ -228,6 +245,9 @@ impl TransactionTable {
         };
         if let Some(at) = entry.scheduled {
             self.deadlines.remove(&(at, id));
+        }
+        if let Some(at) = entry.absorbing {
+            self.absorbing.remove(&(at, id));
         }
         match &entry.tx {
             Transaction::Client(c) => {
@@ -253,18 +273,12 @@ impl TransactionTable {
     /// finished transactions; without this they would refuse new requests with 503.
     /// Whether there is room now.
     pub fn make_room(&mut self, max: usize) -> bool {
-        // A bounded look: among the earliest deadlines, waiting-only ones are the common case
-        // when the table is full of them; when it is full of live work, refuse.
-        const LOOK: usize = 64;
+        // Only the absorbing ones are candidates, kept in their own set: a busy proxy's
+        // earliest deadlines are its live client transactions' Timer E, and a look at the
+        // first few deadlines found none to drop (5 % of a MESSAGE run refused with 503).
         while self.entries.len() >= max {
-            let victim = self
-                .deadlines
-                .iter()
-                .take(LOOK)
-                .map(|&(_, id)| id)
-                .find(|id| self.entries.get(id).is_some_and(|e| only_absorbs(&e.tx)));
-            match victim {
-                Some(id) => self.remove(id),
+            match self.absorbing.first() {
+                Some(&(_, id)) => self.remove(id),
                 None => return false,
             }
         }
