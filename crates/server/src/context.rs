@@ -65,7 +65,13 @@ impl std::fmt::Debug for ServerContext {
 
 /// A fresh To tag for a response we generate (§8.2.6.2: random, at least 32 bits).
 pub fn new_tag() -> String {
-    format!("{:016x}", rand::random::<u64>())
+    // Sixteen hex digits written directly: every response the services build takes a tag.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let n = rand::random::<u64>();
+    (0..16)
+        .rev()
+        .map(|i| char::from(HEX[usize::try_from((n >> (i * 4)) & 0xf).unwrap_or(0)]))
+        .collect()
 }
 
 impl ServerContext {

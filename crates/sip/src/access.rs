@@ -52,6 +52,17 @@ impl Message {
         NameAddr::parse(self.single(&HeaderName::To)?, "To")
     }
 
+    /// The `tag` of the To field (`to_header()?.tag()`), read without building its URI: a
+    /// proxy asks this of every request to tell dialog-creating from in-dialog ones.
+    pub fn to_tag(&self) -> Result<Option<&str>, ParseError> {
+        tag_of(self.single(&HeaderName::To)?, "To")
+    }
+
+    /// The `tag` of the From field (`from_header()?.tag()`), read without building its URI.
+    pub fn from_tag(&self) -> Result<Option<&str>, ParseError> {
+        tag_of(self.single(&HeaderName::From)?, "From")
+    }
+
     /// Every Via value, top first, across all Via fields.
     pub fn vias(&self) -> impl Iterator<Item = Result<Via<'_>, ParseError>> + '_ {
         self.headers.all(&HeaderName::Via).flat_map(
@@ -64,10 +75,19 @@ impl Message {
         )
     }
 
+    /// The first value of the first Via field (what [`Message::vias`] yields first).
     pub fn top_via(&self) -> Result<Via<'_>, ParseError> {
-        self.vias()
-            .next()
-            .unwrap_or(Err(ParseError::Missing("Via")))
+        let first = self
+            .headers
+            .get(&HeaderName::Via)
+            .ok_or(ParseError::Missing("Via"))?;
+        let s = text(first, "Via")?;
+        let top = match crate::scan::find_top_level(s, b',') {
+            Ok(Some(i)) => &s[..i],
+            Ok(None) => s,
+            Err(_) => return Err(ParseError::header("Via", "unbalanced quotes")),
+        };
+        Via::parse(crate::scan::trim(top))
     }
 
     pub fn max_forwards(&self) -> Result<Option<u8>, ParseError> {
@@ -157,4 +177,19 @@ impl Message {
             .map(|v| crate::header::scalar::parse_etag(v, "SIP-If-Match"))
             .transpose()
     }
+}
+
+/// The `tag` parameter of a From or To value, with the errors `NameAddr::parse` gives.
+fn tag_of<'a>(value: &'a str, header: &'static str) -> Result<Option<&'a str>, ParseError> {
+    let text = crate::header::name_addr::NameAddrText::split(value, header)?;
+    crate::uri::Uri::check(text.uri).map_err(|_| ParseError::header(header, "malformed URI"))?;
+    // The first `tag` is the one that counts, as in `Params::get`.
+    let mut tag = None;
+    crate::header::Params::scan(text.params, |name, v| {
+        if tag.is_none() && name.eq_ignore_ascii_case("tag") {
+            tag = Some(v);
+        }
+    })
+    .map_err(|_| ParseError::header(header, "malformed parameter"))?;
+    Ok(tag.flatten())
 }

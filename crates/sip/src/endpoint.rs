@@ -44,18 +44,18 @@ use crate::header_name::HeaderName;
 use crate::limits::Limits;
 use crate::message::Message;
 use crate::method::Method;
-use crate::response::{response_from_headers, stamp_received};
+use crate::response::{response_from_headers, stamp_for_transaction, stamp_received};
 use crate::transaction::client::{ClientTransaction, InviteClientState, Outgoing};
 use crate::transaction::key::{ClientKey, ServerKey};
 use crate::transaction::server::ServerTransaction;
 use crate::transaction::{
-    response_destination, via_destination, InviteServerState, Output, Status, Transaction,
-    TransactionState, TransactionTable,
+    datagram_destination, response_destination, via_destination, InviteServerState, Output, Status,
+    Transaction, TransactionState, TransactionTable,
 };
 use crate::transport::{Destination, Peer, Transport};
 use bytes::Bytes;
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 /// The transaction timers' base values (RFC 3261 §17.1.1.1, Table 4).
@@ -222,10 +222,10 @@ impl Endpoint {
     pub fn new(config: EndpointConfig) -> Endpoint {
         Endpoint {
             rng: config.seed | 1,
+            table: TransactionTable::new(config.max_transactions),
             config,
             next_tx: 1,
             out: Output::default(),
-            table: TransactionTable::default(),
             held_cancels: HashMap::new(),
         }
     }
@@ -335,7 +335,7 @@ impl Endpoint {
         let ack_key = (code >= 300
             && s.state() == TransactionState::InviteServer(InviteServerState::Completed))
         .then(|| {
-            let to_tag = response.to_header().ok().and_then(|t| t.tag());
+            let to_tag = response.to_tag().ok().flatten();
             s.keys().first().and_then(|k| k.ack_key(to_tag))
         })
         .flatten();
@@ -478,10 +478,27 @@ impl Endpoint {
         }
         let branch = self.new_branch();
         let via = |transport: Transport| {
-            Bytes::from(format!(
-                "SIP/2.0/{transport} {};branch={branch};rport",
-                local.1
-            ))
+            let mut v = String::with_capacity(48 + branch.len());
+            v.push_str("SIP/2.0/");
+            v.push_str(transport.via_token());
+            v.push(' ');
+            match local.1 {
+                SocketAddr::V4(a) => {
+                    crate::print::push_ip(&mut v, IpAddr::V4(*a.ip()));
+                    v.push(':');
+                    crate::print::push_decimal(&mut v, u64::from(a.port()));
+                }
+                // Rare: printed by `Display` (brackets, scope id).
+                a @ SocketAddr::V6(_) => {
+                    use std::fmt::Write;
+                    // Infallible: writing to a String cannot fail.
+                    let _ = write!(v, "{a}");
+                }
+            }
+            v.push_str(";branch=");
+            v.push_str(&branch);
+            v.push_str(";rport");
+            Bytes::from(v)
         };
         request.headers.push_front(HeaderName::Via, via(local.0));
         request.validate().map_err(EndpointError::InvalidRequest)?;
@@ -543,20 +560,29 @@ impl Endpoint {
 
     /// A fresh To/From tag.
     pub fn new_tag(&mut self) -> String {
-        format!("{:x}", self.next_random())
+        let mut tag = String::with_capacity(16);
+        crate::print::push_hex(&mut tag, self.next_random());
+        tag
     }
 
     /// A valid request: matched to its server transaction (§17.2.3) or given a new one.
     fn handle_request(&mut self, now: Instant, from: Peer, mut request: Message) {
-        let key = match ServerKey::for_request(&request) {
-            Ok(key) => key,
-            Err(error) => {
-                let answered = self.answer_malformed(&request.headers, &from, &error);
-                self.reject(from, error, answered);
-                return;
-            }
+        // The top Via is parsed once for the stamp, the key and the response address.
+        let (key, target) = match stamp_for_transaction(&mut request, from.remote) {
+            Some((key, target)) => (key, Some(target)),
+            // The separate steps, which say what is wrong.
+            None => match ServerKey::for_request(&request) {
+                Ok(key) => {
+                    stamp_received(&mut request, from.remote);
+                    (key, None)
+                }
+                Err(error) => {
+                    let answered = self.answer_malformed(&request.headers, &from, &error);
+                    self.reject(from, error, answered);
+                    return;
+                }
+            },
         };
-        stamp_received(&mut request, from.remote);
         let found = self.table.find_server(&key);
         if request.method() == Some(&Method::Ack) {
             match found {
@@ -588,7 +614,11 @@ impl Endpoint {
             return;
         }
         let id = self.new_tx();
-        let tx = ServerTransaction::new(id, now, key, &request, &from);
+        let to = match (from.connection, target) {
+            (None, Some(target)) => datagram_destination(Some(target), &from),
+            _ => response_destination(&request, &from),
+        };
+        let tx = ServerTransaction::new(id, now, key, &request, &from, to);
         self.table.insert(id, Transaction::Server(tx));
         self.out.events.push_back(Event::Request {
             tx: Some(id),
@@ -657,11 +687,10 @@ impl Endpoint {
     }
 
     fn new_branch(&mut self) -> String {
-        format!(
-            "{}{:x}",
-            crate::header::via::MAGIC_COOKIE,
-            self.next_random()
-        )
+        let mut branch = String::with_capacity(crate::header::via::MAGIC_COOKIE.len() + 16);
+        branch.push_str(crate::header::via::MAGIC_COOKIE);
+        crate::print::push_hex(&mut branch, self.next_random());
+        branch
     }
 
     fn new_tx(&mut self) -> TransactionId {

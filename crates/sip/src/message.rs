@@ -189,9 +189,14 @@ impl Message {
 
     /// Sets `Content-Length` to the body's length.
     pub fn set_content_length(&mut self) {
-        let len = self.body.len().to_string();
-        self.headers
-            .set(HeaderName::ContentLength, Bytes::from(len));
+        let len = if self.body.is_empty() {
+            Bytes::from_static(b"0")
+        } else {
+            let mut len = String::with_capacity(8);
+            crate::print::push_decimal(&mut len, self.body.len() as u64);
+            Bytes::from(len)
+        };
+        self.headers.set(HeaderName::ContentLength, len);
     }
 
     /// Prints the message in wire form. Known header names print in their long form.
@@ -201,7 +206,8 @@ impl Message {
             StartLine::Request(r) => {
                 out.put_slice(r.method.as_str().as_bytes());
                 out.put_u8(b' ');
-                out.put_slice(r.uri.to_string().as_bytes());
+                // Infallible: BytesMut grows as needed.
+                let _ = std::fmt::Write::write_fmt(out, format_args!("{}", r.uri));
                 out.put_slice(b" SIP/2.0\r\n");
             }
             StartLine::Response(s) => {

@@ -6,6 +6,7 @@ use crate::header_name::HeaderName;
 use crate::headers::Headers;
 use crate::message::{status_line, Message};
 use crate::scan::find_top_level;
+use crate::transaction::key::ServerKey;
 use bytes::Bytes;
 use std::net::{IpAddr, SocketAddr};
 
@@ -36,10 +37,7 @@ pub fn response_from_headers(
         for h in req.all(&name) {
             if name == HeaderName::To && code != 100 {
                 if let Some(tag) = to_tag {
-                    let has_tag = h
-                        .value_str()
-                        .and_then(|v| crate::header::NameAddr::parse(v, "To").ok())
-                        .is_some_and(|n| n.tag().is_some());
+                    let has_tag = h.value_str().is_some_and(has_tag_param);
                     if !has_tag {
                         let mut v = h.value.to_vec();
                         v.extend_from_slice(b";tag=");
@@ -62,6 +60,25 @@ pub fn response_from_headers(
     msg
 }
 
+/// Whether a To value carries a `tag` parameter (as `NameAddr::tag` would find one), read
+/// without building its URI: every response to a request without a To tag asks this.
+fn has_tag_param(to: &str) -> bool {
+    let Ok(text) = crate::header::name_addr::NameAddrText::split(to, "To") else {
+        return false;
+    };
+    if crate::uri::Uri::check(text.uri).is_err() {
+        return false;
+    }
+    // The first `tag` is the one that counts, as in `Params::get`.
+    let mut tag = None;
+    let params = crate::header::Params::scan(text.params, |name, value| {
+        if tag.is_none() && name.eq_ignore_ascii_case("tag") {
+            tag = Some(value.is_some());
+        }
+    });
+    params.is_ok() && tag == Some(true)
+}
+
 /// Adds `received` and fills `rport` in the top Via of a request that arrived from `source`
 /// (RFC 3261 §18.2.1; RFC 3581 §4). Returns false when there is no parseable top Via.
 pub fn stamp_received(msg: &mut Message, source: SocketAddr) -> bool {
@@ -79,8 +96,10 @@ pub fn stamp_received(msg: &mut Message, source: SocketAddr) -> bool {
     let Ok(mut via) = Via::parse(crate::scan::trim(top)) else {
         return false;
     };
-    let ip = source.ip().to_string();
-    let port = source.port().to_string();
+    let mut ip = String::with_capacity(15);
+    crate::print::push_ip(&mut ip, source.ip());
+    let mut port = String::with_capacity(5);
+    crate::print::push_decimal(&mut port, u64::from(source.port()));
     let wants_rport = via.rport().is_some();
     let sent_by_matches = matches!(&via.host, crate::uri::Host::Ip(a) if *a == source.ip());
     if sent_by_matches && !wants_rport {
@@ -93,7 +112,8 @@ pub fn stamp_received(msg: &mut Message, source: SocketAddr) -> bool {
     if wants_rport {
         via.params.0.push(("rport", Some(&port)));
     }
-    let mut value = via.to_string();
+    let mut value = String::with_capacity(text.len() + 32);
+    via.push_to(&mut value);
     if let Some(rest) = rest {
         value.push(',');
         value.push_str(rest);
@@ -103,6 +123,56 @@ pub fn stamp_received(msg: &mut Message, source: SocketAddr) -> bool {
         h.value = value;
     }
     true
+}
+
+/// What the transport layer needs from the top Via of a request from `source`, in one parse:
+/// the Via stamped as [`stamp_received`] does, the request's server transaction key
+/// (§17.2.3; the stamped values do not enter it) and where its responses go (§18.2.2, read
+/// from the stamped Via). `None` when the top Via or a field the key needs does not parse:
+/// the caller then takes the separate steps, which say what is wrong.
+pub(crate) fn stamp_for_transaction(
+    msg: &mut Message,
+    source: SocketAddr,
+) -> Option<(ServerKey, ResponseTarget)> {
+    let text = msg.headers.get(&HeaderName::Via)?.value_str()?;
+    let (top, rest) = match find_top_level(text, b',') {
+        Ok(Some(i)) => (&text[..i], Some(&text[i + 1..])),
+        Ok(None) => (text, None),
+        Err(_) => return None,
+    };
+    let mut via = Via::parse(crate::scan::trim(top)).ok()?;
+    let mut ip = String::with_capacity(15);
+    crate::print::push_ip(&mut ip, source.ip());
+    let mut port = String::with_capacity(5);
+    crate::print::push_decimal(&mut port, u64::from(source.port()));
+    let wants_rport = via.rport().is_some();
+    let sent_by_matches = matches!(&via.host, crate::uri::Host::Ip(a) if *a == source.ip());
+    let changed = !sent_by_matches || wants_rport;
+    if changed {
+        via.params.0.retain(|(n, _)| {
+            !(n.eq_ignore_ascii_case("received")
+                || (wants_rport && n.eq_ignore_ascii_case("rport")))
+        });
+        via.params.0.push(("received", Some(&ip)));
+        if wants_rport {
+            via.params.0.push(("rport", Some(&port)));
+        }
+    }
+    let key = ServerKey::for_request_via(msg, &via).ok()?;
+    let target = response_target(&via);
+    let value = changed.then(|| {
+        let mut value = String::with_capacity(text.len() + 32);
+        via.push_to(&mut value);
+        if let Some(rest) = rest {
+            value.push(',');
+            value.push_str(rest);
+        }
+        Bytes::from(value)
+    });
+    if let (Some(value), Some(h)) = (value, msg.headers_mut_first(&HeaderName::Via)) {
+        h.value = value;
+    }
+    Some((key, target))
 }
 
 /// Where a response goes (RFC 3261 §18.2.2 with RFC 3581 §4).

@@ -73,27 +73,13 @@ impl Uri {
     /// Parses an absolute URI. A `sip`/`sips` URI is parsed fully; `tel` and other schemes are
     /// checked for URI characters only.
     pub fn parse(s: &str) -> Result<Uri, UriError> {
-        let colon = s.find(':').ok_or(UriError::NoScheme)?;
-        let scheme = &s[..colon];
-        let valid_scheme = scheme
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphabetic())
-            && scheme
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-        if !valid_scheme {
-            return Err(UriError::NoScheme);
-        }
-        let rest = &s[colon + 1..];
+        let (scheme, rest) = split_scheme(s)?;
         if scheme.eq_ignore_ascii_case("sip") {
             SipUri::parse_after_scheme(rest, false).map(Uri::Sip)
         } else if scheme.eq_ignore_ascii_case("sips") {
             SipUri::parse_after_scheme(rest, true).map(Uri::Sip)
         } else {
-            if rest.is_empty() || !rest.bytes().all(is_uric) {
-                return Err(UriError::Char);
-            }
+            check_opaque(rest)?;
             if scheme.eq_ignore_ascii_case("tel") {
                 Ok(Uri::Tel(rest.into()))
             } else {
@@ -102,6 +88,18 @@ impl Uri {
                     rest: rest.into(),
                 })
             }
+        }
+    }
+
+    /// Whether `s` parses as [`Uri::parse`] would, with the same error, without building the
+    /// URI: the checks a server makes on every field of every message (RFC 3261 §16.3) then
+    /// allocate nothing.
+    pub fn check(s: &str) -> Result<(), UriError> {
+        let (scheme, rest) = split_scheme(s)?;
+        if scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips") {
+            SipUriParts::split(rest).map(|_| ())
+        } else {
+            check_opaque(rest)
         }
     }
 
@@ -123,6 +121,124 @@ impl Uri {
     }
 }
 
+/// The scheme (checked against RFC 3986's grammar) and what follows its colon.
+fn split_scheme(s: &str) -> Result<(&str, &str), UriError> {
+    let (scheme, rest) = crate::scan::split_at_byte(s, b':').ok_or(UriError::NoScheme)?;
+    let valid_scheme = scheme
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    if !valid_scheme {
+        return Err(UriError::NoScheme);
+    }
+    Ok((scheme, rest))
+}
+
+/// The part after the scheme of a URI kept opaque (`tel` and unknown schemes).
+fn check_opaque(rest: &str) -> Result<(), UriError> {
+    if rest.is_empty() || !rest.bytes().all(is_uric) {
+        return Err(UriError::Char);
+    }
+    Ok(())
+}
+
+/// A `sip`/`sips` URI after its scheme, split into its components and checked against the
+/// grammar of RFC 3261 §25.1, still borrowed from the input.
+struct SipUriParts<'a> {
+    user: Option<&'a str>,
+    password: Option<&'a str>,
+    host: &'a str,
+    /// The address when the host is an IP address (or IPv6 reference), `None` for a name.
+    ip: Option<IpAddr>,
+    port: Option<u16>,
+    /// The parameters, each after a `;` (empty without parameters).
+    params: &'a str,
+    /// The `name=value` pairs after `?`, separated by `&`.
+    headers: Option<&'a str>,
+}
+
+impl<'a> SipUriParts<'a> {
+    fn split(s: &'a str) -> Result<SipUriParts<'a>, UriError> {
+        use crate::scan::{find_byte, split_at_byte, split_byte};
+        // '@' cannot appear unescaped in host, parameters or headers, so the first one ends
+        // the userinfo even when the user part holds '?', ';' or ':' (RFC 4475 §3.1.1.2).
+        let (userinfo, hostpart) = match split_at_byte(s, b'@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, s),
+        };
+        let (user, password) = match userinfo {
+            None => (None, None),
+            Some(ui) => {
+                let (u, p) = match split_at_byte(ui, b':') {
+                    Some((u, p)) => (u, Some(p)),
+                    None => (ui, None),
+                };
+                if u.is_empty() || !u.bytes().all(is_user_char) {
+                    return Err(UriError::User);
+                }
+                check_escapes(u)?;
+                if let Some(p) = p {
+                    if !p.bytes().all(is_password_char) {
+                        return Err(UriError::User);
+                    }
+                    check_escapes(p)?;
+                }
+                (Some(u), p)
+            }
+        };
+        let (before_headers, headers) = match split_at_byte(hostpart, b'?') {
+            Some((b, h)) => (b, Some(h)),
+            None => (hostpart, None),
+        };
+        let (hostport, params) = match find_byte(before_headers, b';') {
+            Some(i) => before_headers.split_at(i),
+            None => (before_headers, ""),
+        };
+        let (host, ip, port) = split_hostport(hostport)?;
+        for p in split_byte(params, b';').skip(1) {
+            let (name, value) = match split_at_byte(p, b'=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (p, None),
+            };
+            if name.is_empty() || !name.bytes().all(is_param_char) {
+                return Err(UriError::Param);
+            }
+            if let Some(v) = value {
+                if v.is_empty() || !v.bytes().all(is_param_char) {
+                    return Err(UriError::Param);
+                }
+                check_escapes(v)?;
+            }
+            check_escapes(name)?;
+        }
+        if let Some(h) = headers {
+            for pair in split_byte(h, b'&') {
+                let (name, value) = split_at_byte(pair, b'=').ok_or(UriError::Header)?;
+                if name.is_empty()
+                    || !name.bytes().all(is_hnv_char)
+                    || !value.bytes().all(is_hnv_char)
+                {
+                    return Err(UriError::Header);
+                }
+                check_escapes(name)?;
+                check_escapes(value)?;
+            }
+        }
+        Ok(SipUriParts {
+            user,
+            password,
+            host,
+            ip,
+            port,
+            params,
+            headers,
+        })
+    }
+}
+
 impl SipUri {
     /// A `sip:` URI with just a host.
     pub fn new(host: Host) -> SipUri {
@@ -138,81 +254,36 @@ impl SipUri {
     }
 
     fn parse_after_scheme(s: &str, secure: bool) -> Result<SipUri, UriError> {
-        // '@' cannot appear unescaped in host, parameters or headers, so the first one ends
-        // the userinfo even when the user part holds '?', ';' or ':' (RFC 4475 §3.1.1.2).
-        let (userinfo, hostpart) = match s.find('@') {
-            Some(i) => (Some(&s[..i]), &s[i + 1..]),
-            None => (None, s),
-        };
-        let (user, password) = match userinfo {
-            None => (None, None),
-            Some(ui) => {
-                let (u, p) = match ui.find(':') {
-                    Some(i) => (&ui[..i], Some(&ui[i + 1..])),
-                    None => (ui, None),
-                };
-                if u.is_empty() || !u.bytes().all(is_user_char) {
-                    return Err(UriError::User);
-                }
-                check_escapes(u)?;
-                if let Some(p) = p {
-                    if !p.bytes().all(is_password_char) {
-                        return Err(UriError::User);
-                    }
-                    check_escapes(p)?;
-                }
-                (Some(u.into()), p.map(Into::into))
-            }
-        };
-        let (before_headers, headers_str) = match hostpart.find('?') {
-            Some(i) => (&hostpart[..i], Some(&hostpart[i + 1..])),
-            None => (hostpart, None),
-        };
-        let mut parts = before_headers.split(';');
-        let hostport = parts.next().unwrap_or_default();
-        let (host, port) = parse_hostport(hostport)?;
-        let mut params = Vec::new();
-        for p in parts {
-            let (name, value) = match p.find('=') {
-                Some(i) => (&p[..i], Some(&p[i + 1..])),
-                None => (p, None),
-            };
-            if name.is_empty() || !name.bytes().all(is_param_char) {
-                return Err(UriError::Param);
-            }
-            if let Some(v) = value {
-                if v.is_empty() || !v.bytes().all(is_param_char) {
-                    return Err(UriError::Param);
-                }
-                check_escapes(v)?;
-            }
-            check_escapes(name)?;
-            params.push(Param {
-                name: name.into(),
-                value: value.map(Into::into),
-            });
-        }
-        let mut headers = Vec::new();
-        if let Some(h) = headers_str {
-            for pair in h.split('&') {
-                let (name, value) = pair.split_once('=').ok_or(UriError::Header)?;
-                if name.is_empty()
-                    || !name.bytes().all(is_hnv_char)
-                    || !value.bytes().all(is_hnv_char)
-                {
-                    return Err(UriError::Header);
-                }
-                check_escapes(name)?;
-                check_escapes(value)?;
-                headers.push((name.into(), value.into()));
-            }
-        }
+        let parts = SipUriParts::split(s)?;
+        // The components are checked: what is left is copying them out.
+        let params = crate::scan::split_byte(parts.params, b';')
+            .skip(1)
+            .map(|p| match crate::scan::split_at_byte(p, b'=') {
+                Some((name, value)) => Param {
+                    name: name.into(),
+                    value: Some(value.into()),
+                },
+                None => Param {
+                    name: p.into(),
+                    value: None,
+                },
+            })
+            .collect();
+        let headers = parts.headers.map_or_else(Vec::new, |h| {
+            crate::scan::split_byte(h, b'&')
+                .filter_map(|pair| crate::scan::split_at_byte(pair, b'='))
+                .map(|(n, v)| (n.into(), v.into()))
+                .collect()
+        });
         Ok(SipUri {
             secure,
-            user,
-            password,
-            host,
-            port,
+            user: parts.user.map(Into::into),
+            password: parts.password.map(Into::into),
+            host: match parts.ip {
+                Some(ip) => Host::Ip(ip),
+                None => Host::Name(parts.host.into()),
+            },
+            port: parts.port,
             params,
             headers,
         })
@@ -243,9 +314,10 @@ pub(crate) fn find_param<'a>(params: &'a [Param], name: &str) -> Option<Option<&
         .map(|p| p.value.as_deref())
 }
 
-fn parse_hostport(s: &str) -> Result<(Host, Option<u16>), UriError> {
+/// Splits `host[:port]` and checks both: the host text, its address if it is one, the port.
+fn split_hostport(s: &str) -> Result<(&str, Option<IpAddr>, Option<u16>), UriError> {
     let (host_str, port_str) = if let Some(rest) = s.strip_prefix('[') {
-        let end = rest.find(']').ok_or(UriError::Host)?;
+        let end = crate::scan::find_byte(rest, b']').ok_or(UriError::Host)?;
         let after = &rest[end + 1..];
         let port = match after {
             "" => None,
@@ -253,12 +325,12 @@ fn parse_hostport(s: &str) -> Result<(Host, Option<u16>), UriError> {
         };
         (&s[..end + 2], port)
     } else {
-        match s.rfind(':') {
+        match crate::scan::rfind_byte(s, b':') {
             Some(i) => (&s[..i], Some(&s[i + 1..])),
             None => (s, None),
         }
     };
-    let host = Host::parse(host_str)?;
+    let ip = host_address(host_str)?;
     let port = match port_str {
         None => None,
         Some(p) => Some(
@@ -267,35 +339,75 @@ fn parse_hostport(s: &str) -> Result<(Host, Option<u16>), UriError> {
                 .ok_or(UriError::Port)?,
         ),
     };
-    Ok((host, port))
+    Ok((host_str, ip, port))
+}
+
+/// Checks a host: its address for an IPv4 address or bracketed IPv6 reference, `None` for a
+/// valid host name.
+pub(crate) fn host_address(s: &str) -> Result<Option<IpAddr>, UriError> {
+    if let Some(inner) = s.strip_prefix('[') {
+        let inner = inner.strip_suffix(']').ok_or(UriError::Host)?;
+        return inner
+            .parse::<Ipv6Addr>()
+            .map(|a| Some(IpAddr::V6(a)))
+            .map_err(|_| UriError::Host);
+    }
+    if let Some(v4) = parse_ipv4(s) {
+        return Ok(Some(IpAddr::V4(v4)));
+    }
+    let b = s.as_bytes();
+    let labels = trim_trailing_dots(b);
+    let labels_ok = !s.is_empty()
+        && labels.split(|&c| c == b'.').all(|l| {
+            !l.is_empty()
+                && l.iter()
+                    .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+                && l.first() != Some(&b'-')
+                && l.last() != Some(&b'-')
+        });
+    if labels_ok {
+        Ok(None)
+    } else {
+        Err(UriError::Host)
+    }
+}
+
+/// A dotted-quad IPv4 address, accepting exactly what `Ipv4Addr::from_str` accepts (four
+/// decimal octets up to 255, no leading zeros) at a fraction of its cost: every Via sent-by
+/// and most contacts hold one.
+fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = crate::scan::split_byte(s, b'.');
+    for octet in &mut octets {
+        let part = parts.next()?.as_bytes();
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        let mut value: u16 = 0;
+        for &d in part {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            value = value * 10 + u16::from(d - b'0');
+        }
+        *octet = u8::try_from(value).ok()?;
+    }
+    parts.next().is_none().then_some(Ipv4Addr::from(octets))
+}
+
+/// `b` without any trailing dots (`str::trim_end_matches('.')`, byte-wise).
+fn trim_trailing_dots(b: &[u8]) -> &[u8] {
+    let end = b.iter().rposition(|&c| c != b'.').map_or(0, |i| i + 1);
+    &b[..end]
 }
 
 impl Host {
     /// Parses a hostname, IPv4 address or bracketed IPv6 reference.
     pub fn parse(s: &str) -> Result<Host, UriError> {
-        if let Some(inner) = s.strip_prefix('[') {
-            let inner = inner.strip_suffix(']').ok_or(UriError::Host)?;
-            return inner
-                .parse::<Ipv6Addr>()
-                .map(|a| Host::Ip(IpAddr::V6(a)))
-                .map_err(|_| UriError::Host);
-        }
-        if let Ok(v4) = s.parse::<Ipv4Addr>() {
-            return Ok(Host::Ip(IpAddr::V4(v4)));
-        }
-        let labels_ok = !s.is_empty()
-            && s.trim_end_matches('.').split('.').all(|l| {
-                !l.is_empty()
-                    && l.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                    && !l.starts_with('-')
-                    && !l.ends_with('-')
-            });
-        if labels_ok {
-            Ok(Host::Name(s.into()))
-        } else {
-            Err(UriError::Host)
-        }
+        Ok(match host_address(s)? {
+            Some(ip) => Host::Ip(ip),
+            None => Host::Name(s.into()),
+        })
     }
 
     /// Whether two hosts are the same (names compare case-insensitively).
@@ -312,7 +424,11 @@ impl fmt::Display for Host {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Host::Name(n) => f.write_str(n),
-            Host::Ip(IpAddr::V4(a)) => write!(f, "{a}"),
+            Host::Ip(ip @ IpAddr::V4(_)) => {
+                let mut s = String::with_capacity(15);
+                crate::print::push_ip(&mut s, *ip);
+                f.write_str(&s)
+            }
             Host::Ip(IpAddr::V6(a)) => write!(f, "[{a}]"),
         }
     }
@@ -322,7 +438,8 @@ impl fmt::Display for Param {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name)?;
         if let Some(v) = &self.value {
-            write!(f, "={v}")?;
+            f.write_str("=")?;
+            f.write_str(v)?;
         }
         Ok(())
     }
@@ -334,16 +451,21 @@ impl fmt::Display for SipUri {
         if let Some(u) = &self.user {
             f.write_str(u)?;
             if let Some(p) = &self.password {
-                write!(f, ":{p}")?;
+                f.write_str(":")?;
+                f.write_str(p)?;
             }
             f.write_str("@")?;
         }
-        write!(f, "{}", self.host)?;
+        fmt::Display::fmt(&self.host, f)?;
         if let Some(p) = self.port {
-            write!(f, ":{p}")?;
+            let mut s = String::with_capacity(6);
+            s.push(':');
+            crate::print::push_decimal(&mut s, u64::from(p));
+            f.write_str(&s)?;
         }
         for p in &self.params {
-            write!(f, ";{p}")?;
+            f.write_str(";")?;
+            fmt::Display::fmt(p, f)?;
         }
         for (i, (n, v)) in self.headers.iter().enumerate() {
             write!(f, "{}{n}={v}", if i == 0 { '?' } else { '&' })?;
@@ -355,7 +477,7 @@ impl fmt::Display for SipUri {
 impl fmt::Display for Uri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Uri::Sip(u) => write!(f, "{u}"),
+            Uri::Sip(u) => fmt::Display::fmt(u, f),
             Uri::Tel(rest) => write!(f, "tel:{rest}"),
             Uri::Other { scheme, rest } => write!(f, "{scheme}:{rest}"),
         }
@@ -404,7 +526,7 @@ fn check_escapes(s: &str) -> Result<(), UriError> {
     Ok(())
 }
 
-fn is_unreserved(b: u8) -> bool {
+const fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
@@ -412,8 +534,12 @@ fn is_unreserved(b: u8) -> bool {
         )
 }
 
-/// unreserved / escaped / user-unreserved ("&" / "=" / "+" / "$" / "," / ";" / "?" / "/").
-fn is_user_char(b: u8) -> bool {
+byte_class! {
+    /// unreserved / escaped / user-unreserved ("&" / "=" / "+" / "$" / "," / ";" / "?" / "/").
+    fn is_user_char = user_char;
+}
+
+const fn user_char(b: u8) -> bool {
     is_unreserved(b)
         || matches!(
             b,
@@ -421,22 +547,38 @@ fn is_user_char(b: u8) -> bool {
         )
 }
 
-fn is_password_char(b: u8) -> bool {
+byte_class! {
+    fn is_password_char = password_char;
+}
+
+const fn password_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'%' | b'&' | b'=' | b'+' | b'$' | b',')
 }
 
-/// paramchar: param-unreserved ("[" "]" "/" ":" "&" "+" "$") / unreserved / escaped.
-fn is_param_char(b: u8) -> bool {
+byte_class! {
+    /// paramchar: param-unreserved ("[" "]" "/" ":" "&" "+" "$") / unreserved / escaped.
+    fn is_param_char = param_char;
+}
+
+const fn param_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'%' | b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
 }
 
-/// hnv-unreserved ("[" "]" "/" "?" ":" "+" "$") / unreserved / escaped.
-fn is_hnv_char(b: u8) -> bool {
+byte_class! {
+    /// hnv-unreserved ("[" "]" "/" "?" ":" "+" "$") / unreserved / escaped.
+    fn is_hnv_char = hnv_char;
+}
+
+const fn hnv_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'%' | b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$')
 }
 
-/// Characters of an absolute URI's opaque part (RFC 2396 uric plus "/" and "?").
-fn is_uric(b: u8) -> bool {
+byte_class! {
+    /// Characters of an absolute URI's opaque part (RFC 2396 uric plus "/" and "?").
+    fn is_uric = uric;
+}
+
+const fn uric(b: u8) -> bool {
     is_unreserved(b)
         || matches!(
             b,
@@ -471,6 +613,27 @@ mod tests {
         );
         assert!(sip.headers.is_empty());
         assert_eq!(u.to_string(), s);
+    }
+
+    #[test]
+    fn ipv4_addresses_parse_as_the_standard_library_does() {
+        for s in [
+            "192.0.2.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..3.4",
+            "1.2.3.4.",
+            "",
+            "a.b.c.d",
+            "1.2.3.0004",
+            "00.1.2.3",
+        ] {
+            assert_eq!(parse_ipv4(s), s.parse::<Ipv4Addr>().ok(), "{s}");
+        }
     }
 
     #[test]

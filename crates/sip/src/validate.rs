@@ -2,7 +2,7 @@
 //! header fields are present once each and every typed field it knows parses.
 
 use crate::error::ParseError;
-use crate::header::contact::{contact_expires, Contact};
+use crate::header::contact::Contact;
 use crate::header::date::parse_date;
 use crate::header::lists::parse_token_list;
 use crate::header::media::{parse_accept, MediaType};
@@ -65,26 +65,10 @@ fn check_field(
     cseq: &mut Option<CSeq>,
 ) -> Result<(), ParseError> {
     match field {
-        HeaderName::Via => {
-            for via in Via::parse_list(v) {
-                via?;
-            }
-        }
-        HeaderName::From | HeaderName::To => {
-            NameAddr::parse(v, name)?;
-        }
-        HeaderName::Route | HeaderName::RecordRoute => {
-            for n in NameAddr::parse_list(v, name) {
-                n?;
-            }
-        }
-        HeaderName::Contact => {
-            if let Contact::Addresses(list) = Contact::parse(v)? {
-                for a in &list {
-                    contact_expires(a)?;
-                }
-            }
-        }
+        HeaderName::Via => Via::check_list(v)?,
+        HeaderName::From | HeaderName::To => NameAddr::check(v, name)?,
+        HeaderName::Route | HeaderName::RecordRoute => NameAddr::check_list(v, name)?,
+        HeaderName::Contact => Contact::check(v)?,
         HeaderName::CallId => {
             parse_call_id(v)?;
         }

@@ -83,20 +83,32 @@ pub fn strip_top_via(mut response: Message) -> Message {
     response
 }
 
-/// Removes the first value of a comma-separated list header (a field may carry several).
-pub fn remove_first_value(headers: &mut Headers, name: &HeaderName) -> Option<String> {
-    let first = headers.first_mut(name)?;
-    let text = first.value_str()?.to_owned();
-    match split_first(&text) {
-        Some((head, rest)) => {
-            first.value = bytes::Bytes::from(rest.trim().to_owned());
-            Some(head.trim().to_owned())
+/// Removes the first value of a comma-separated list header (a field may carry several);
+/// false when there is none.
+pub fn remove_first_value(headers: &mut Headers, name: &HeaderName) -> bool {
+    let Some(first) = headers.first_mut(name) else {
+        return false;
+    };
+    // The delimiters are ASCII, so a byte scan finds the same split as a char scan, and the
+    // rest of the field stays a slice of the received buffer (no copy per response).
+    match split_first_bytes(&first.value) {
+        Some(comma) => {
+            let rest = &first.value[comma + 1..];
+            let lead = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+            let trail = rest[lead..]
+                .iter()
+                .rev()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+            first.value = first
+                .value
+                .slice(comma + 1 + lead..first.value.len() - trail);
         }
         None => {
             headers.remove_first(name);
-            Some(text.trim().to_owned())
         }
     }
+    true
 }
 
 /// Removes the last value of a comma-separated list header.
@@ -127,6 +139,23 @@ fn remove_last_value(headers: &mut Headers, name: &HeaderName) -> Option<String>
 
 /// Splits at the first comma outside quotes and angle brackets: `(first value, the rest)`,
 /// or `None` when there is a single value.
+/// The index of the first top-level comma of a field value (as [`split_first`] splits).
+fn split_first_bytes(value: &[u8]) -> Option<usize> {
+    let (mut quoted, mut escaped, mut angle) = (false, false, false);
+    for (i, &c) in value.iter().enumerate() {
+        match c {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            b'<' if !quoted => angle = true,
+            b'>' if !quoted => angle = false,
+            b',' if !quoted && !angle => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
 fn split_first(text: &str) -> Option<(&str, &str)> {
     let (mut quoted, mut escaped, mut angle) = (false, false, false);
     for (i, c) in text.char_indices() {

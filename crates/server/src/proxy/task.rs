@@ -22,9 +22,11 @@ use super::{Forward, Origin, ProxyInput, Target};
 use crate::metrics::{PROXY_FORWARDED, PROXY_LOOPS};
 use bytes::Bytes;
 use parley_net::{Command, CommandSender};
+use parley_sip::transaction::IdBuildHasher;
 use parley_sip::{
     ConnectionId, Destination, EndpointError, Message, Method, TransactionId, Transport,
 };
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -62,7 +64,7 @@ impl LoopKey {
             request_uri: request.uri()?.to_string(),
             call_id: request.call_id().ok()?.to_owned(),
             cseq: request.cseq().ok()?.seq,
-            from_tag: request.from_header().ok()?.tag()?.to_owned(),
+            from_tag: request.from_tag().ok()??.to_owned(),
         })
     }
 }
@@ -97,17 +99,19 @@ pub struct ProxyTask {
     commands: CommandSender,
     listeners: Vec<(Transport, SocketAddr)>,
     server_token: Bytes,
-    contexts: HashMap<u64, Context>,
+    // The tables keyed by numbers we assign hash them with a multiply (`IdBuildHasher`); the
+    // loop table's keys come from the network and keep SipHash.
+    contexts: HashMap<u64, Context, IdBuildHasher>,
     next_context: u64,
-    by_client: HashMap<TransactionId, (u64, usize)>,
-    by_server: HashMap<TransactionId, u64>,
+    by_client: HashMap<TransactionId, (u64, usize), IdBuildHasher>,
+    by_server: HashMap<TransactionId, u64, IdBuildHasher>,
     loops: HashMap<LoopKey, u64>,
     /// Connections requests have arrived on and that have not closed, with their peer.
     live: HashMap<ConnectionId, SocketAddr>,
     /// INVITE server transactions cancelled before their request reached this task (the
     /// store lookup is still running), with when: the INVITE is then answered `487` without
     /// being forwarded.
-    early_cancels: HashMap<TransactionId, Instant>,
+    early_cancels: HashMap<TransactionId, Instant, IdBuildHasher>,
 }
 
 impl ProxyTask {
@@ -122,13 +126,13 @@ impl ProxyTask {
             commands,
             listeners,
             server_token,
-            contexts: HashMap::new(),
+            contexts: HashMap::default(),
             next_context: 1,
-            by_client: HashMap::new(),
-            by_server: HashMap::new(),
+            by_client: HashMap::default(),
+            by_server: HashMap::default(),
             loops: HashMap::new(),
             live: HashMap::new(),
-            early_cancels: HashMap::new(),
+            early_cancels: HashMap::default(),
         }
     }
 
@@ -507,9 +511,12 @@ impl ProxyTask {
         if let Origin::Server { tx } = context.origin {
             self.by_server.remove(&tx);
         }
+        // One lookup (the key hashes three strings with SipHash).
         if let Some(key) = context.loop_key {
-            if self.loops.get(&key) == Some(&id) {
-                self.loops.remove(&key);
+            if let Entry::Occupied(entry) = self.loops.entry(key) {
+                if *entry.get() == id {
+                    entry.remove();
+                }
             }
         }
     }

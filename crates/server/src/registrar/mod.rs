@@ -26,7 +26,7 @@ use crate::metrics::REGISTRATIONS;
 use parley_sip::header::date::format_date;
 use parley_sip::{HeaderName, Message, Peer, TransactionId, Uri};
 use parley_store::{Address, Binding, Registered, Source, StoreError};
-use rules::{contact_value, plan, Origin, RegisterRequest, RequestedContacts};
+use rules::{contact_value, plan, Origin, RegisterRequest};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
@@ -181,13 +181,8 @@ fn read_request(
     ctx: &ServerContext,
     request: &Message,
 ) -> Result<RegisterRequest, (u16, &'static str)> {
-    let wanted = RegisterRequest::read(request).map_err(|r| (r.code, r.reason))?;
-    if let RequestedContacts::List(list) = &wanted.contacts {
-        if list.iter().any(|c| points_at_us(ctx, &c.uri)) {
-            return Err((403, "Forbidden (contact points at this server)"));
-        }
-    }
-    Ok(wanted)
+    RegisterRequest::read_refusing(request, |uri| points_at_us(ctx, uri))
+        .map_err(|r| (r.code, r.reason))
 }
 
 /// Sends the answer to a REGISTER; after a `200` leaving bindings, wakes the delivery of the
@@ -259,11 +254,8 @@ fn complete(
 }
 
 /// Whether a contact names this server (a domain of ours, or one of our listeners).
-fn points_at_us(ctx: &ServerContext, contact: &str) -> bool {
-    let Ok(uri) = Uri::parse(contact) else {
-        return false;
-    };
-    let Some((_, host, port)) = crate::proxy::next_hop::uri_transport(&uri) else {
+fn points_at_us(ctx: &ServerContext, uri: &Uri) -> bool {
+    let Some((_, host, port)) = crate::proxy::next_hop::uri_transport(uri) else {
         return false;
     };
     ctx.domains.is_local(&host, Some(port))

@@ -17,6 +17,7 @@ use parley_sip::header::contact::{contact_expires, parse_q};
 use parley_sip::header::{Contact, NameAddr};
 use parley_sip::{HeaderName, Message, Uri};
 use parley_store::{Address, Binding, BindingChange, Source, Timestamp};
+use std::fmt::Write;
 
 use crate::config::RegistrarSettings;
 
@@ -80,6 +81,17 @@ pub struct RequestedContact {
 impl RegisterRequest {
     /// Reads the fields the registrar needs; a malformed one is a `400` naming it.
     pub fn read(request: &Message) -> Result<RegisterRequest, Refusal> {
+        RegisterRequest::read_refusing(request, |_| false)
+    }
+
+    /// [`RegisterRequest::read`], then a `403` when a contact is one `is_us` says names this
+    /// server (a binding to ourselves would loop). The contacts' URIs are checked as parsed
+    /// here rather than parsed again from their stored text.
+    pub fn read_refusing(
+        request: &Message,
+        is_us: impl Fn(&Uri) -> bool,
+    ) -> Result<RegisterRequest, Refusal> {
+        let mut points_at_us = false;
         let contacts = request
             .contacts()
             .map_err(|_| Refusal::bad("Bad Request (malformed Contact)"))?;
@@ -98,6 +110,7 @@ impl RegisterRequest {
                 };
                 for a in addresses {
                     list.push(requested_contact(a)?);
+                    points_at_us |= is_us(&a.uri);
                 }
             }
             if list.is_empty() {
@@ -121,6 +134,12 @@ impl RegisterRequest {
             .headers
             .get_str(&HeaderName::UserAgent)
             .map(str::to_owned);
+        if points_at_us {
+            return Err(Refusal::new(
+                403,
+                "Forbidden (contact points at this server)",
+            ));
+        }
         Ok(RegisterRequest {
             contacts,
             expires,
@@ -170,11 +189,19 @@ pub fn canonical_contact(uri: &Uri) -> Option<String> {
     let Uri::Sip(sip) = uri else {
         return None;
     };
-    let mut sip = sip.clone();
-    if let parley_sip::Host::Name(name) = &sip.host {
-        sip.host = parley_sip::Host::Name(name.to_ascii_lowercase().into());
+    let mut text = String::with_capacity(64);
+    match &sip.host {
+        parley_sip::Host::Name(name) if name.bytes().any(|b| b.is_ascii_uppercase()) => {
+            let mut sip = sip.clone();
+            sip.host = parley_sip::Host::Name(name.to_ascii_lowercase().into());
+            let _ = write!(text, "{sip}");
+        }
+        // Infallible: writing to a String cannot fail.
+        _ => {
+            let _ = write!(text, "{sip}");
+        }
     }
-    Some(sip.to_string())
+    Some(text)
 }
 
 /// Where the REGISTER came from and when.
@@ -276,19 +303,24 @@ pub fn remaining_secs(binding: &Binding, now: Timestamp) -> u64 {
 /// The Contact header value listing a binding in a `200` (§10.3 step 8): the URI with its
 /// remaining `expires` and its `q`.
 pub fn contact_value(binding: &Binding, now: Timestamp) -> String {
-    let mut v = format!(
-        "<{}>;expires={}",
-        binding.contact,
-        remaining_secs(binding, now)
-    );
+    // Pushed piece by piece: every 200 to REGISTER lists each binding this way.
+    let mut v = String::with_capacity(binding.contact.len() + 24);
+    v.push('<');
+    v.push_str(&binding.contact);
+    v.push_str(">;expires=");
+    // Infallible: writing to a String cannot fail.
+    let _ = write!(v, "{}", remaining_secs(binding, now));
     if let Some(q) = binding.q {
-        v.push_str(&format!(";q={}", format_q(q)));
+        v.push_str(";q=");
+        v.push_str(&format_q(q));
     }
     if let Some(instance) = &binding.instance_id {
-        v.push_str(&format!(";+sip.instance=\"{instance}\""));
+        v.push_str(";+sip.instance=\"");
+        v.push_str(instance);
+        v.push('"');
     }
     if let Some(reg_id) = binding.reg_id {
-        v.push_str(&format!(";reg-id={reg_id}"));
+        let _ = write!(v, ";reg-id={reg_id}");
     }
     v
 }

@@ -211,3 +211,35 @@ fn the_200_lists_remaining_seconds_and_q() {
     assert_eq!(format_q(0), "0");
     assert_eq!(format_q(50), "0.05");
 }
+
+#[test]
+fn a_contact_naming_this_server_is_refused_after_the_syntax_checks() {
+    let request = |contacts: &str| {
+        let text = format!(
+            "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK-1\r\n\
+             From: <sip:a@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\nCall-ID: c\r\n\
+             CSeq: 1 REGISTER\r\n{contacts}\r\n"
+        );
+        Message::parse(Bytes::from(text), &Limits::default()).unwrap()
+    };
+    let is_us = |uri: &Uri| {
+        uri.as_sip()
+            .is_some_and(|s| s.host.to_string().eq_ignore_ascii_case("example.com"))
+    };
+    let ours = request("Contact: <sip:a@EXAMPLE.com>, <sip:a@192.0.2.1>\r\n");
+    let refusal = RegisterRequest::read_refusing(&ours, is_us).unwrap_err();
+    assert_eq!(
+        (refusal.code, refusal.reason),
+        (403, "Forbidden (contact points at this server)")
+    );
+    // A malformed field anywhere is reported first, as a 400.
+    let both = request("Contact: <sip:a@example.com>\r\nExpires: soon\r\n");
+    assert_eq!(
+        RegisterRequest::read_refusing(&both, is_us)
+            .unwrap_err()
+            .code,
+        400
+    );
+    let elsewhere = request("Contact: <sip:a@192.0.2.1>\r\n");
+    assert!(RegisterRequest::read_refusing(&elsewhere, is_us).is_ok());
+}

@@ -1,6 +1,7 @@
 //! `Contact` (RFC 3261 §20.10): `*` or a list of addresses with `q` and `expires`.
 
-use super::name_addr::NameAddr;
+use super::name_addr::{NameAddr, NameAddrText};
+use super::params::Params;
 use crate::error::ParseError;
 use crate::scan::trim;
 
@@ -25,6 +26,47 @@ impl<'a> Contact<'a> {
             }
         }
         Ok(Contact::Addresses(list))
+    }
+}
+
+impl Contact<'_> {
+    /// Whether a `Contact` value passes [`Contact::parse`] and every address's
+    /// [`contact_expires`], with the same error, without building the addresses: a malformed
+    /// address anywhere comes first, then the first bad `q`, then the first bad `expires`.
+    pub fn check(s: &str) -> Result<(), ParseError> {
+        if trim(s) == "*" {
+            return Ok(());
+        }
+        let bad_q = ParseError::header("Contact", "q is not a qvalue");
+        let bad_expires = ParseError::header("Contact", "expires is not a number of seconds");
+        let (mut q_wrong, mut expires_wrong) = (false, false);
+        for part in crate::scan::split_top_level(s, b',') {
+            let part =
+                part.map_err(|_| ParseError::header("Contact", "unbalanced quotes or <>"))?;
+            let text = NameAddrText::split(part, "Contact")?;
+            crate::uri::Uri::check(text.uri)
+                .map_err(|_| ParseError::header("Contact", "malformed URI"))?;
+            // The first `q` and `expires` are the ones that count, as in `Params::get`.
+            let (mut q, mut expires) = (None, None);
+            Params::scan(text.params, |name, value| {
+                if q.is_none() && name.eq_ignore_ascii_case("q") {
+                    q = Some(value);
+                } else if expires.is_none() && name.eq_ignore_ascii_case("expires") {
+                    expires = Some(value);
+                }
+            })
+            .map_err(|_| ParseError::header("Contact", "malformed parameter"))?;
+            q_wrong |= q.is_some_and(|q| q.and_then(parse_q).is_none());
+            expires_wrong |= expires.is_some_and(|v| {
+                v.and_then(|v| crate::scan::parse_decimal(v, u64::from(u32::MAX)))
+                    .is_none()
+            });
+        }
+        match (q_wrong, expires_wrong) {
+            (true, _) => Err(bad_q),
+            (false, true) => Err(bad_expires),
+            (false, false) => Ok(()),
+        }
     }
 }
 

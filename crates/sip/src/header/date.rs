@@ -49,12 +49,34 @@ pub fn format_date(unix: u64) -> String {
     // Both indices are reduced modulo 7 and 12 first, so they always fit.
     let wkday = DAYS[usize::try_from((days + 3) % 7).unwrap_or(0)];
     let month = MONTHS[usize::try_from((mo + 11) % 12).unwrap_or(0)];
-    format!(
-        "{wkday}, {d:02} {month} {y:04} {:02}:{:02}:{:02} GMT",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    // Written digit by digit: a response carries a Date, and `format!` costs more than the
+    // rest of this function.
+    let mut out = String::with_capacity(29);
+    let digits = |out: &mut String, n: u64, width: u32| {
+        for i in (0..width).rev() {
+            let d = n / 10u64.pow(i) % 10;
+            out.push(char::from(b'0' + u8::try_from(d).unwrap_or(0)));
+        }
+    };
+    out.push_str(wkday);
+    out.push_str(", ");
+    digits(&mut out, d, 2);
+    out.push(' ');
+    out.push_str(month);
+    out.push(' ');
+    if y > 9999 {
+        crate::print::push_decimal(&mut out, y);
+    } else {
+        digits(&mut out, y, 4);
+    }
+    out.push(' ');
+    digits(&mut out, secs / 3600, 2);
+    out.push(':');
+    digits(&mut out, secs / 60 % 60, 2);
+    out.push(':');
+    digits(&mut out, secs % 60, 2);
+    out.push_str(" GMT");
+    out
 }
 
 /// Days since 1970-01-01 (Howard Hinnant's algorithm), for years from 1970.

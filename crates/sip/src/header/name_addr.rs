@@ -3,7 +3,7 @@
 
 use super::params::Params;
 use crate::error::ParseError;
-use crate::scan::{end_of_quoted, is_token_char, is_ws, split_top_level, trim};
+use crate::scan::{end_of_quoted, find_byte, is_token_char, is_ws, split_top_level, trim};
 use crate::uri::Uri;
 use std::fmt;
 
@@ -16,9 +16,18 @@ pub struct NameAddr<'a> {
     pub params: Params<'a>,
 }
 
-impl<'a> NameAddr<'a> {
-    /// Parses one value. `header` names the field in errors.
-    pub fn parse(s: &'a str, header: &'static str) -> Result<NameAddr<'a>, ParseError> {
+/// A `name-addr` or `addr-spec` value split into its parts, the URI and parameters still text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NameAddrText<'a> {
+    pub display: Option<&'a str>,
+    pub uri: &'a str,
+    /// The parameters after the URI, each after a `;`.
+    pub params: &'a str,
+}
+
+impl<'a> NameAddrText<'a> {
+    /// Splits one value, checking what lies around the URI. `header` names the field in errors.
+    pub fn split(s: &'a str, header: &'static str) -> Result<NameAddrText<'a>, ParseError> {
         let bad = |reason| ParseError::header(header, reason);
         let s = trim(s);
         let b = s.as_bytes();
@@ -26,7 +35,7 @@ impl<'a> NameAddr<'a> {
         let (display, after_display) = if b.first() == Some(&b'"') {
             let end = end_of_quoted(b, 0).map_err(|_| bad("unterminated quoted string"))?;
             (Some(&s[..end]), trim(&s[end..]))
-        } else if let Some(lt) = s.find('<') {
+        } else if let Some(lt) = find_byte(s, b'<') {
             let name = trim(&s[..lt]);
             if !name.bytes().all(|c| is_token_char(c) || is_ws(c)) {
                 return Err(bad(
@@ -38,17 +47,15 @@ impl<'a> NameAddr<'a> {
             (None, s)
         };
         if let Some(inner) = after_display.strip_prefix('<') {
-            let gt = inner.find('>').ok_or(bad("no closing >"))?;
-            let uri_text = &inner[..gt];
-            if uri_text.bytes().any(|c| is_ws(c) || c.is_ascii_control()) {
+            let gt = find_byte(inner, b'>').ok_or(bad("no closing >"))?;
+            let uri = &inner[..gt];
+            if uri.bytes().any(|c| is_ws(c) || c.is_ascii_control()) {
                 return Err(bad("whitespace inside <>"));
             }
-            let uri = Uri::parse(uri_text).map_err(|_| bad("malformed URI"))?;
-            let params = Params::parse(&inner[gt + 1..]).map_err(|_| bad("malformed parameter"))?;
-            Ok(NameAddr {
+            Ok(NameAddrText {
                 display,
                 uri,
-                params,
+                params: &inner[gt + 1..],
             })
         } else {
             if display.is_some() {
@@ -56,19 +63,50 @@ impl<'a> NameAddr<'a> {
             }
             // addr-spec: parameters after ';' belong to the header, and a URI holding ',', '?'
             // or ';' must be in <> (RFC 3261 §20.10; RFC 4475 §3.1.2.13).
-            let end = s.find(';').unwrap_or(s.len());
-            let uri_text = trim(&s[..end]);
-            if uri_text.bytes().any(|c| is_ws(c) || c == b'?' || c == b',') {
+            let end = find_byte(s, b';').unwrap_or(s.len());
+            let uri = trim(&s[..end]);
+            if uri.bytes().any(|c| is_ws(c) || c == b'?' || c == b',') {
                 return Err(bad("URI with '?', ',' or spaces must be enclosed in <>"));
             }
-            let uri = Uri::parse(uri_text).map_err(|_| bad("malformed URI"))?;
-            let params = Params::parse(&s[end..]).map_err(|_| bad("malformed parameter"))?;
-            Ok(NameAddr {
+            Ok(NameAddrText {
                 display: None,
                 uri,
-                params,
+                params: &s[end..],
             })
         }
+    }
+}
+
+impl<'a> NameAddr<'a> {
+    /// Parses one value. `header` names the field in errors.
+    pub fn parse(s: &'a str, header: &'static str) -> Result<NameAddr<'a>, ParseError> {
+        let parts = NameAddrText::split(s, header)?;
+        let bad = |reason| ParseError::header(header, reason);
+        let uri = Uri::parse(parts.uri).map_err(|_| bad("malformed URI"))?;
+        let params = Params::parse(parts.params).map_err(|_| bad("malformed parameter"))?;
+        Ok(NameAddr {
+            display: parts.display,
+            uri,
+            params,
+        })
+    }
+
+    /// Whether `s` parses as [`NameAddr::parse`] would, with the same error, without building
+    /// the URI or collecting the parameters.
+    pub fn check(s: &'a str, header: &'static str) -> Result<(), ParseError> {
+        let parts = NameAddrText::split(s, header)?;
+        let bad = |reason| ParseError::header(header, reason);
+        Uri::check(parts.uri).map_err(|_| bad("malformed URI"))?;
+        Params::check(parts.params).map_err(|_| bad("malformed parameter"))
+    }
+
+    /// Checks every value of a comma-separated list as [`NameAddr::parse_list`] parses them.
+    pub fn check_list(s: &'a str, header: &'static str) -> Result<(), ParseError> {
+        for part in split_top_level(s, b',') {
+            let part = part.map_err(|_| ParseError::header(header, "unbalanced quotes or <>"))?;
+            NameAddr::check(part, header)?;
+        }
+        Ok(())
     }
 
     /// Parses a comma-separated list of values.

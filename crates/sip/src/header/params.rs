@@ -1,6 +1,6 @@
 //! `*( SEMI generic-param )` lists (RFC 3261 §25.1), shared by most typed headers.
 
-use crate::scan::{end_of_quoted, is_token, trim};
+use crate::scan::{end_of_quoted, trim};
 
 /// Header parameters as received: names and raw values (quoted strings keep their quotes).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -14,6 +14,20 @@ impl<'a> Params<'a> {
     /// Parses `;a=b;c` (the leading `;` included), allowing whitespace around `;` and `=`.
     pub fn parse(s: &'a str) -> Result<Params<'a>, BadParams> {
         let mut out = Vec::new();
+        Params::scan(s, |name, value| out.push((name, value)))?;
+        Ok(Params(out))
+    }
+
+    /// Whether `s` parses as [`Params::parse`] would, without collecting the parameters.
+    pub fn check(s: &'a str) -> Result<(), BadParams> {
+        Params::scan(s, |_, _| {})
+    }
+
+    /// Checks `s` and hands each parameter to `each`, in order.
+    pub(crate) fn scan(
+        s: &'a str,
+        mut each: impl FnMut(&'a str, Option<&'a str>),
+    ) -> Result<(), BadParams> {
         let mut rest = trim(s);
         while !rest.is_empty() {
             let after = rest.strip_prefix(';').ok_or(BadParams)?;
@@ -22,8 +36,9 @@ impl<'a> Params<'a> {
                 .bytes()
                 .position(|b| !crate::scan::is_token_char(b))
                 .unwrap_or(after.len());
+            // Every byte before `name_len` is a token character.
             let name = &after[..name_len];
-            if !is_token(name) {
+            if name.is_empty() {
                 return Err(BadParams);
             }
             let after = trim(&after[name_len..]);
@@ -32,24 +47,29 @@ impl<'a> Params<'a> {
                 let value_len = if v.starts_with('"') {
                     end_of_quoted(v.as_bytes(), 0).map_err(|_| BadParams)?
                 } else {
-                    v.bytes()
-                        .position(|b| b == b';' || b == b' ' || b == b'\t')
-                        .unwrap_or(v.len())
+                    // One pass: the value runs to ';' or whitespace, and every byte of it
+                    // must be a gen-value character.
+                    let len = v
+                        .bytes()
+                        .position(|b| !is_gen_value_char(b))
+                        .unwrap_or(v.len());
+                    match v.as_bytes().get(len) {
+                        None | Some(b';' | b' ' | b'\t') => len,
+                        Some(_) => return Err(BadParams),
+                    }
                 };
-                let value = &v[..value_len];
-                if value.is_empty()
-                    || !(value.starts_with('"') || value.bytes().all(is_gen_value_char))
-                {
+                if value_len == 0 {
                     return Err(BadParams);
                 }
-                out.push((name, Some(value)));
+                let value = &v[..value_len];
+                each(name, Some(value));
                 rest = trim(&v[value_len..]);
             } else {
-                out.push((name, None));
+                each(name, None);
                 rest = after;
             }
         }
-        Ok(Params(out))
+        Ok(())
     }
 
     /// The raw value of `name` (case-insensitive): `Some(None)` for a flag parameter.
@@ -74,9 +94,13 @@ impl<'a> Params<'a> {
     }
 }
 
-/// `token / host / quoted-string`: token characters plus the ':' '[' ']' of IPv6 hosts.
-fn is_gen_value_char(b: u8) -> bool {
-    crate::scan::is_token_char(b) || matches!(b, b':' | b'[' | b']')
+byte_class! {
+    /// `token / host / quoted-string`: token characters plus the ':' '[' ']' of IPv6 hosts.
+    fn is_gen_value_char = gen_value_char;
+}
+
+const fn gen_value_char(b: u8) -> bool {
+    crate::scan::token_char(b) || matches!(b, b':' | b'[' | b']')
 }
 
 /// Removes the quotes of a quoted string (escapes stay as received).
@@ -89,9 +113,11 @@ pub fn unquote(s: &str) -> &str {
 impl std::fmt::Display for Params<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for (n, v) in &self.0 {
-            match v {
-                Some(v) => write!(f, ";{n}={v}")?,
-                None => write!(f, ";{n}")?,
+            f.write_str(";")?;
+            f.write_str(n)?;
+            if let Some(v) = v {
+                f.write_str("=")?;
+                f.write_str(v)?;
             }
         }
         Ok(())

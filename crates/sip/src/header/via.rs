@@ -2,9 +2,10 @@
 
 use super::params::Params;
 use crate::error::ParseError;
-use crate::scan::{is_token_char, split_top_level, trim};
-use crate::uri::Host;
+use crate::scan::{find_byte, is_token_char, rfind_byte, split_at_byte, split_top_level, trim};
+use crate::uri::{host_address, Host};
 use std::fmt;
+use std::net::IpAddr;
 
 /// The branch prefix of RFC 3261 transaction identifiers (§8.1.1.7).
 pub const MAGIC_COOKIE: &str = "z9hG4bK";
@@ -34,34 +35,9 @@ impl<'a> Via<'a> {
 
     /// Parses one `Via` value.
     pub fn parse(s: &'a str) -> Result<Via<'a>, ParseError> {
-        let (proto, rest) = s.split_once('/').ok_or(bad("no protocol"))?;
-        if !trim(proto).eq_ignore_ascii_case("SIP") {
-            return Err(bad("protocol is not SIP"));
-        }
-        let (version, rest) = rest.split_once('/').ok_or(bad("no transport"))?;
-        if trim(version) != "2.0" {
-            return Err(ParseError::Version);
-        }
-        let rest = trim(rest);
-        let t_len = rest
-            .bytes()
-            .position(|b| !is_token_char(b))
-            .unwrap_or(rest.len());
-        let transport = &rest[..t_len];
-        if transport.is_empty() {
-            return Err(bad("no transport"));
-        }
-        let rest = &rest[t_len..];
-        if !rest.starts_with([' ', '\t']) {
-            return Err(bad("no space before sent-by"));
-        }
-        let rest = trim(rest);
-        let sb_len = rest
-            .bytes()
-            .position(|b| b == b';' || b == b' ' || b == b'\t')
-            .unwrap_or(rest.len());
-        let (host, port) = parse_sent_by(&rest[..sb_len])?;
-        let params = Params::parse(&rest[sb_len..]).map_err(|_| bad("malformed parameter"))?;
+        let (transport, sent_by, params) = split(s)?;
+        let (host, ip, port) = split_sent_by(sent_by)?;
+        let params = Params::parse(params).map_err(|_| bad("malformed parameter"))?;
         if let Some(Some(branch)) = params.get("branch") {
             if branch.starts_with('"') {
                 return Err(bad("branch is not a token"));
@@ -72,10 +48,37 @@ impl<'a> Via<'a> {
         }
         Ok(Via {
             transport,
-            host,
+            host: match ip {
+                Some(ip) => Host::Ip(ip),
+                None => Host::Name(host.into()),
+            },
             port,
             params,
         })
+    }
+
+    /// Whether every value of a `Via` field parses as [`Via::parse_list`] would, with the same
+    /// error, without building them.
+    pub fn check_list(s: &'a str) -> Result<(), ParseError> {
+        for part in split_top_level(s, b',') {
+            let part = part.map_err(|_| bad("unbalanced quotes"))?;
+            let (_, sent_by, params) = split(trim(part))?;
+            split_sent_by(sent_by)?;
+            // The first `branch` is the one that counts, as in `Params::get`.
+            let mut branch = None;
+            Params::scan(params, |name, value| {
+                if branch.is_none() && name.eq_ignore_ascii_case("branch") {
+                    branch = Some(value);
+                }
+            })
+            .map_err(|_| bad("malformed parameter"))?;
+            match branch {
+                Some(Some(b)) if b.starts_with('"') => return Err(bad("branch is not a token")),
+                Some(None) => return Err(bad("empty branch")),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     pub fn branch(&self) -> Option<&'a str> {
@@ -108,17 +111,49 @@ impl<'a> Via<'a> {
     }
 }
 
-fn parse_sent_by(s: &str) -> Result<(Host, Option<u16>), ParseError> {
+/// Splits one `Via` value into its transport, sent-by and parameters, checking the protocol.
+fn split(s: &str) -> Result<(&str, &str, &str), ParseError> {
+    let (proto, rest) = split_at_byte(s, b'/').ok_or(bad("no protocol"))?;
+    if !trim(proto).eq_ignore_ascii_case("SIP") {
+        return Err(bad("protocol is not SIP"));
+    }
+    let (version, rest) = split_at_byte(rest, b'/').ok_or(bad("no transport"))?;
+    if trim(version) != "2.0" {
+        return Err(ParseError::Version);
+    }
+    let rest = trim(rest);
+    let t_len = rest
+        .bytes()
+        .position(|b| !is_token_char(b))
+        .unwrap_or(rest.len());
+    let transport = &rest[..t_len];
+    if transport.is_empty() {
+        return Err(bad("no transport"));
+    }
+    let rest = &rest[t_len..];
+    if !rest.starts_with([' ', '\t']) {
+        return Err(bad("no space before sent-by"));
+    }
+    let rest = trim(rest);
+    let sb_len = rest
+        .bytes()
+        .position(|b| b == b';' || b == b' ' || b == b'\t')
+        .unwrap_or(rest.len());
+    Ok((transport, &rest[..sb_len], &rest[sb_len..]))
+}
+
+/// The sent-by's host (checked; with its address when it is one) and port.
+fn split_sent_by(s: &str) -> Result<(&str, Option<IpAddr>, Option<u16>), ParseError> {
     let (host, port) = if s.starts_with('[') {
-        let end = s.find(']').ok_or(bad("unterminated IPv6 reference"))?;
+        let end = find_byte(s, b']').ok_or(bad("unterminated IPv6 reference"))?;
         (&s[..=end], s[end + 1..].strip_prefix(':'))
     } else {
-        match s.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
+        match rfind_byte(s, b':') {
+            Some(i) => (&s[..i], Some(&s[i + 1..])),
             None => (s, None),
         }
     };
-    let host = Host::parse(host).map_err(|_| bad("malformed sent-by host"))?;
+    let ip = host_address(host).map_err(|_| bad("malformed sent-by host"))?;
     let port = port
         .map(|p| {
             crate::scan::parse_decimal(p, u64::from(u16::MAX))
@@ -126,16 +161,45 @@ fn parse_sent_by(s: &str) -> Result<(Host, Option<u16>), ParseError> {
                 .ok_or(bad("malformed sent-by port"))
         })
         .transpose()?;
-    Ok((host, port))
+    Ok((host, ip, port))
+}
+
+impl Via<'_> {
+    /// Appends the value as `Display` prints it, without going through `core::fmt`: the
+    /// transport layer re-prints the top Via of every request it stamps (RFC 3261 §18.2.1).
+    pub(crate) fn push_to(&self, out: &mut String) {
+        out.push_str("SIP/2.0/");
+        out.push_str(self.transport);
+        out.push(' ');
+        match &self.host {
+            Host::Name(n) => out.push_str(n),
+            Host::Ip(ip @ IpAddr::V4(_)) => crate::print::push_ip(out, *ip),
+            Host::Ip(ip @ IpAddr::V6(_)) => {
+                out.push('[');
+                crate::print::push_ip(out, *ip);
+                out.push(']');
+            }
+        }
+        if let Some(p) = self.port {
+            out.push(':');
+            crate::print::push_decimal(out, u64::from(p));
+        }
+        for (name, value) in self.params.iter() {
+            out.push(';');
+            out.push_str(name);
+            if let Some(v) = value {
+                out.push('=');
+                out.push_str(v);
+            }
+        }
+    }
 }
 
 impl fmt::Display for Via<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SIP/2.0/{} {}", self.transport, self.host)?;
-        if let Some(p) = self.port {
-            write!(f, ":{p}")?;
-        }
-        write!(f, "{}", self.params)
+        let mut s = String::with_capacity(64);
+        self.push_to(&mut s);
+        f.write_str(&s)
     }
 }
 

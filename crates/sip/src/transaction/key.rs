@@ -4,6 +4,7 @@
 use crate::error::ParseError;
 use crate::message::Message;
 use crate::method::Method;
+use crate::uri::Host;
 
 /// Identifies a client transaction: the branch of the top Via of the request it sent, and the
 /// request's method (RFC 3261 §17.1.3: a CANCEL shares the INVITE's branch but is another
@@ -65,10 +66,18 @@ impl ServerKey {
     /// branches; for RFC 2543 requests the key the INVITE transaction registered with
     /// [`ServerKey::ack_key`] when it sent its final response.
     pub fn for_request(request: &Message) -> Result<ServerKey, ParseError> {
+        ServerKey::for_request_via(request, &request.top_via()?)
+    }
+
+    /// [`ServerKey::for_request`] with the request's top Via already parsed. The `received`
+    /// and `rport` values the transport stamps do not change the key.
+    pub(crate) fn for_request_via(
+        request: &Message,
+        via: &crate::header::Via<'_>,
+    ) -> Result<ServerKey, ParseError> {
         let method = request
             .method()
             .ok_or(ParseError::StartLine("not a request"))?;
-        let via = request.top_via()?;
         if via.has_rfc3261_branch() {
             let method = if *method == Method::Ack {
                 Method::Invite
@@ -78,7 +87,10 @@ impl ServerKey {
             return Ok(ServerKey::Branch {
                 // has_rfc3261_branch() guarantees the branch is there.
                 branch: via.branch().unwrap_or_default().into(),
-                host: via.host.to_string().to_ascii_lowercase().into(),
+                host: match &via.host {
+                    Host::Name(n) => n.to_ascii_lowercase().into(),
+                    ip @ Host::Ip(_) => ip.to_string().into(),
+                },
                 port: via.port,
                 method,
             });
@@ -95,7 +107,7 @@ impl ServerKey {
             call_id: request.call_id()?.into(),
             cseq: cseq.seq,
             method: method.clone(),
-            top_via: legacy_via(via).into(),
+            top_via: legacy_via(via.clone()).into(),
         })))
     }
 

@@ -3,7 +3,7 @@
 
 use super::key::ServerKey;
 use super::timer::{backoff, Timer, TimerTable};
-use super::{response_destination, Output, Status, TransactionState};
+use super::{Output, Status, TransactionState};
 use crate::endpoint::{EndpointError, Event, TimerConfig, TransactionId};
 use crate::message::Message;
 use crate::method::Method;
@@ -149,15 +149,16 @@ pub(crate) struct ServerTransaction {
 
 impl ServerTransaction {
     /// Creates the transaction for `request` (stamped with `received`/`rport`), which arrived
-    /// from `from`, in "Proceeding" (INVITE) or "Trying" (others).
+    /// from `from` and is answered at `destination` (then `fallback`; see
+    /// `response_destination`), in "Proceeding" (INVITE) or "Trying" (others).
     pub fn new(
         id: TransactionId,
         now: Instant,
         key: ServerKey,
         request: &Message,
         from: &Peer,
+        (destination, fallback): (Destination, Option<Destination>),
     ) -> ServerTransaction {
-        let (destination, fallback) = response_destination(request, from);
         let invite = request.method() == Some(&Method::Invite);
         let state = if invite {
             State::Invite(InviteServerState::Proceeding)
