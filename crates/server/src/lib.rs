@@ -194,7 +194,7 @@ impl Background {
         self,
         ctx: &Arc<ServerContext>,
         stop: &watch::Receiver<bool>,
-    ) -> [tokio::task::JoinHandle<()>; 5] {
+    ) -> [tokio::task::JoinHandle<()>; 6] {
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|&stopping| stopping).await;
         };
@@ -217,6 +217,7 @@ impl Background {
                 stopped(stop.clone()),
             )),
             tokio::spawn(registrar::purge(ctx.clone(), stopped(stop.clone()))),
+            tokio::spawn(presence::purge(ctx.clone(), stopped(stop.clone()))),
             tokio::spawn(presence::run(ctx.clone(), presence, stopped(stop.clone()))),
         ]
     }

@@ -47,12 +47,14 @@ pub mod api;
 mod authorize;
 mod index;
 mod publish;
+mod purge;
 mod registration;
 mod subscribe;
 mod waiting;
 pub mod watch;
 mod winfo;
 
+pub use purge::purge;
 pub use winfo::WatcherRow;
 
 /// The presence event package (RFC 3856).

@@ -23,6 +23,7 @@ mod presence_confirm;
 mod presence_decision_restart;
 mod presence_events;
 mod presence_outbound_restart;
+mod presence_purge;
 mod presence_registration;
 mod presence_restart;
 mod presence_tcp;
