@@ -29,6 +29,7 @@ pub mod im;
 pub mod in_dialog;
 pub mod inbound;
 pub mod metrics;
+mod periodic;
 pub mod presence;
 pub mod proxy;
 pub mod registrar;

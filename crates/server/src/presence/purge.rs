@@ -16,31 +16,28 @@ const GRACE: Duration = Duration::from_secs(120);
 
 /// Deletes expired presence rows every `purge_interval` until `shutdown`.
 pub async fn purge(ctx: Arc<ServerContext>, shutdown: impl std::future::Future<Output = ()>) {
-    let mut tick = tokio::time::interval(ctx.registrar.purge_interval.max(Duration::from_secs(1)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            _ = tick.tick() => {
-                let now = ctx.clock.now().as_unix_millis();
-                let grace = u64::try_from(GRACE.as_millis()).unwrap_or(u64::MAX);
-                let before = Timestamp::from_unix_millis(now.saturating_sub(grace));
-                let purged = ctx
-                    .store(move |s| {
-                        let subs = s.purge_expired_subscriptions(before)?.len();
-                        let pubs = s.purge_expired_publications(before)?.len();
-                        Ok((subs, pubs))
-                    })
-                    .await;
-                match purged {
-                    Ok((0, 0)) => {}
-                    Ok((subscriptions, publications)) => {
-                        tracing::debug!(subscriptions, publications, "expired presence rows deleted");
-                    }
-                    Err(e) => tracing::warn!(error = %e, "cannot purge expired presence rows"),
+    let interval = ctx.registrar.purge_interval;
+    crate::periodic::every(interval, shutdown, || {
+        let ctx = ctx.clone();
+        async move {
+            let now = ctx.clock.now().as_unix_millis();
+            let grace = u64::try_from(GRACE.as_millis()).unwrap_or(u64::MAX);
+            let before = Timestamp::from_unix_millis(now.saturating_sub(grace));
+            let purged = ctx
+                .store(move |s| {
+                    let subs = s.purge_expired_subscriptions(before)?.len();
+                    let pubs = s.purge_expired_publications(before)?.len();
+                    Ok((subs, pubs))
+                })
+                .await;
+            match purged {
+                Ok((0, 0)) => {}
+                Ok((subscriptions, publications)) => {
+                    tracing::debug!(subscriptions, publications, "expired presence rows deleted");
                 }
+                Err(e) => tracing::warn!(error = %e, "cannot purge expired presence rows"),
             }
         }
-    }
+    })
+    .await;
 }

@@ -265,31 +265,24 @@ fn points_at_us(ctx: &ServerContext, uri: &Uri) -> bool {
 /// nonce counts. Expired bindings are ignored by every read from the moment they expire;
 /// this only reclaims their space.
 pub async fn purge(ctx: Arc<ServerContext>, shutdown: impl Future<Output = ()>) {
-    let mut tick = tokio::time::interval(
-        ctx.registrar
-            .purge_interval
-            .max(std::time::Duration::from_secs(1)),
-    );
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            _ = tick.tick() => {
-                let now = ctx.clock.now();
-                ctx.flows.purge(now);
-                match ctx.store(move |s| s.purge_expired_bindings(now)).await {
-                    Ok(gone) if !gone.is_empty() => {
-                        ctx.location.forget_expired(now);
-                        tracing::debug!(count = gone.len(), "expired bindings deleted");
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "cannot purge expired bindings"),
+    let interval = ctx.registrar.purge_interval;
+    crate::periodic::every(interval, shutdown, || {
+        let ctx = ctx.clone();
+        async move {
+            let now = ctx.clock.now();
+            ctx.flows.purge(now);
+            match ctx.store(move |s| s.purge_expired_bindings(now)).await {
+                Ok(gone) if !gone.is_empty() => {
+                    ctx.location.forget_expired(now);
+                    tracing::debug!(count = gone.len(), "expired bindings deleted");
                 }
-                if let Some(auth) = &ctx.auth {
-                    auth.purge(now.as_unix_secs());
-                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot purge expired bindings"),
+            }
+            if let Some(auth) = &ctx.auth {
+                auth.purge(now.as_unix_secs());
             }
         }
-    }
+    })
+    .await;
 }
